@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines components: thin adapters that call `tacotron` and `pipelines`."""

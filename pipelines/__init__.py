@@ -1,0 +1,1 @@
+"""Batch jobs around the `tacotron` package: the Beam preprocessing job and the Kubeflow pipeline."""
