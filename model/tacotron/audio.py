@@ -1,0 +1,156 @@
+"""Audio at 8 kHz: load, resample, trim, spectrograms, safe log compression and their inverses."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from typing import BinaryIO
+
+import librosa
+import numpy as np
+import scipy.signal
+import soundfile as sf
+import soxr
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioConfig:
+    """Every audio setting, shared by preprocessing, training and synthesis."""
+
+    sample_rate: int = 8000
+    frame_length_ms: float = 50.0
+    frame_shift_ms: float = 12.5
+    num_mels: int = 80
+    mel_fmin: float = 0.0
+    mel_fmax: float = 4000.0
+    preemphasis: float = 0.97
+    # Floor on magnitudes before the log: log(1e-5) = -11.5 bounds every value, so an all-zero frame
+    # (or padding) can never become -inf and poison the normalization statistics or the loss.
+    log_floor: float = 1e-5
+    trim_top_db: float = 40.0
+    resample_quality: str = "VHQ"
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate * self.frame_length_ms / 1000.0))
+
+    @property
+    def hop_length(self) -> int:
+        return int(round(self.sample_rate * self.frame_shift_ms / 1000.0))
+
+    @property
+    def n_fft(self) -> int:
+        return 1 << math.ceil(math.log2(self.win_length))
+
+    @property
+    def num_freq(self) -> int:
+        """Linear-spectrogram bins: all the FFT's non-negative frequencies."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def log_floor_value(self) -> float:
+        """The value padding takes in the log domain."""
+        return math.log(self.log_floor)
+
+    def to_dict(self) -> dict:
+        settings = dataclasses.asdict(self)
+        settings.update(win_length=self.win_length, hop_length=self.hop_length, n_fft=self.n_fft,
+                        num_freq=self.num_freq, log_floor_value=self.log_floor_value)
+        return settings
+
+
+class AudioError(ValueError):
+    """A clip that cannot become training data; `reason` is a stable machine-readable key."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def read_audio(source: str | BinaryIO, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Decode any file libsndfile reads to mono float32 at `config.sample_rate`.
+
+    Raises AudioError for empty, corrupt, header-only, non-finite or digitally silent audio.
+    """
+    if isinstance(source, str):
+        with open(source, "rb") as f:
+            data = f.read()
+    else:
+        data = source.read()
+    if not data:
+        raise AudioError("empty_file", "the file has zero bytes")
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as e:
+        raise AudioError("unreadable_audio", str(e).strip() or type(e).__name__) from e
+    if samples.shape[0] == 0:
+        raise AudioError("no_samples", f"the header is valid but holds no samples ({rate} Hz)")
+    if not np.all(np.isfinite(samples)):
+        bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
+        raise AudioError("non_finite_samples", f"{bad} NaN or infinite samples")
+    mono = samples.mean(axis=1)
+    if not np.any(mono):
+        raise AudioError("silent", "every sample is zero")
+    return resample(mono, rate, config)
+
+
+def resample(wav: np.ndarray, rate: int, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Band-limited resampling to `config.sample_rate` with libsoxr."""
+    if rate == config.sample_rate:
+        return wav.astype(np.float32, copy=False)
+    return soxr.resample(wav, rate, config.sample_rate, quality=config.resample_quality).astype(np.float32)
+
+
+def trim_silence(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Cut leading and trailing audio quieter than `trim_top_db` below the clip's peak."""
+    trimmed, _ = librosa.effects.trim(wav, top_db=config.trim_top_db, frame_length=config.win_length,
+                                      hop_length=config.hop_length)
+    return trimmed
+
+
+def stft_magnitude(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Magnitude STFT of the pre-emphasized signal, frames first: [T, num_freq]."""
+    emphasized = scipy.signal.lfilter([1.0, -config.preemphasis], [1.0], wav)
+    spec = librosa.stft(emphasized.astype(np.float32), n_fft=config.n_fft, hop_length=config.hop_length,
+                        win_length=config.win_length, window="hann", center=True)
+    return np.abs(spec).T.astype(np.float32)
+
+
+def mel_basis(config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Mel filterbank [num_mels, num_freq] (Slaney-style, area-normalized)."""
+    return librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.num_mels,
+                               fmin=config.mel_fmin, fmax=config.mel_fmax).astype(np.float32)
+
+
+def log_compress(magnitude: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Natural log with a floor: finite for every finite input, zeros included."""
+    return np.log(np.maximum(magnitude, config.log_floor)).astype(np.float32)
+
+
+def log_decompress(log_magnitude: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Inverse of `log_compress` (values at the floor come back as the floor)."""
+    return np.exp(np.maximum(log_magnitude, config.log_floor_value)).astype(np.float32)
+
+
+def spectrograms(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """Log mel [T, num_mels] and log linear [T, num_freq] spectrograms of one clip."""
+    magnitude = stft_magnitude(wav, config)  # [T, num_freq]
+    mel = magnitude @ mel_basis(config).T  # [T, num_mels]
+    return log_compress(mel, config), log_compress(magnitude, config)
+
+
+def mel_to_linear(mel_magnitude: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Approximate linear magnitudes [T, num_freq] from mel magnitudes [T, num_mels] (non-negative LS)."""
+    return librosa.feature.inverse.mel_to_stft(mel_magnitude.T, sr=config.sample_rate, n_fft=config.n_fft,
+                                               power=1.0, fmin=config.mel_fmin, fmax=config.mel_fmax).T
+
+
+def griffin_lim(linear_magnitude: np.ndarray, config: AudioConfig = AudioConfig(), n_iter: int = 60,
+                power: float = 1.5) -> np.ndarray:
+    """Waveform from linear magnitudes [T, num_freq]; `power` > 1 sharpens harmonics as in Tacotron."""
+    wav = librosa.griffinlim(linear_magnitude.T.astype(np.float32) ** power, n_iter=n_iter,
+                             hop_length=config.hop_length, win_length=config.win_length, n_fft=config.n_fft,
+                             window="hann", center=True, random_state=0)
+    return scipy.signal.lfilter([1.0], [1.0, -config.preemphasis], wav).astype(np.float32)

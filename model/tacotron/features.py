@@ -1,0 +1,81 @@
+"""The one schema: every feature name, dtype and shape used by preprocessing, training and export."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tacotron.audio import AudioConfig
+
+ID = "id"
+TEXT = "text"  # normalized transcript
+TEXT_IDS = "text_ids"  # characters as vocabulary ids (tacotron.text convention: 0 = padding)
+TEXT_LENGTH = "text_length"
+MEL = "mel"  # log mel spectrogram, frames flattened: [n_frames * num_mels]
+LINEAR = "linear"  # log linear spectrogram, frames flattened: [n_frames * num_freq]
+N_FRAMES = "n_frames"
+
+# File name of the character vocabulary inside the TFT output's assets.
+VOCABULARY_NAME = "characters"
+# Written beside the TFRecords: per-bin mean/std that undo the normalization (Griffin-Lim, evaluation).
+NORMALIZATION_FILE = "normalization.json"
+TRAIN_PREFIX = "train"
+EVAL_PREFIX = "eval"
+TFRECORD_SUFFIX = ".tfrecord.gz"
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    name: str
+    dtype: str  # "string", "int64" or "float32"
+    varlen: bool = False  # variable length (per frame, per character), else a scalar
+
+
+# What the Beam job computes per clip, before the TFT analysis.
+RAW_FEATURES = (
+    Feature(ID, "string"),
+    Feature(TEXT, "string"),
+    Feature(MEL, "float32", varlen=True),
+    Feature(LINEAR, "float32", varlen=True),
+    Feature(N_FRAMES, "int64"),
+)
+
+# What the TFRecords hold, after the TFT transform.
+TRANSFORMED_FEATURES = (
+    Feature(ID, "string"),
+    Feature(TEXT, "string"),
+    Feature(TEXT_IDS, "int64", varlen=True),
+    Feature(TEXT_LENGTH, "int64"),
+    Feature(MEL, "float32", varlen=True),
+    Feature(LINEAR, "float32", varlen=True),
+    Feature(N_FRAMES, "int64"),
+)
+
+
+def bins_per_frame(config: AudioConfig = AudioConfig()) -> dict[str, int]:
+    """How many values one frame contributes to each flattened spectrogram feature."""
+    return {MEL: config.num_mels, LINEAR: config.num_freq}
+
+
+def feature_spec(features: tuple[Feature, ...] = TRANSFORMED_FEATURES) -> dict[str, Any]:
+    """`tf.io` parsing spec for `tf.io.parse_example` and TFT metadata."""
+    import tensorflow as tf
+
+    dtypes = {"string": tf.string, "int64": tf.int64, "float32": tf.float32}
+    return {
+        f.name: tf.io.VarLenFeature(dtypes[f.dtype]) if f.varlen else tf.io.FixedLenFeature([], dtypes[f.dtype])
+        for f in features
+    }
+
+
+def parse_example(serialized: Any, config: AudioConfig = AudioConfig()) -> dict[str, Any]:
+    """One serialized transformed tf.Example -> dense tensors; spectrograms as [n_frames, bins]."""
+    import tensorflow as tf
+
+    parsed = tf.io.parse_single_example(serialized, feature_spec(TRANSFORMED_FEATURES))
+    out = {}
+    for name, value in parsed.items():
+        out[name] = tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value
+    for name, bins in bins_per_frame(config).items():
+        out[name] = tf.reshape(out[name], [-1, bins])  # [n_frames, bins]
+    return out

@@ -1,0 +1,135 @@
+"""Beam steps that turn LJSpeech-layout metadata lines into raw features, with a dead-letter output for rejects."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+
+from tacotron import audio, features, text
+
+REJECTED = "rejected"
+AUDIO_EXTENSIONS = (".wav", ".flac")
+# Fewer frames than this cannot be split into decoder steps meaningfully.
+MIN_FRAMES = 4
+
+
+def rejection(record_id: str, reason: str, detail: str, line: int | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": record_id, "reason": reason, "detail": detail}
+    if line is not None:
+        record["line"] = line
+    return record
+
+
+def unsafe_id_problem(record_id: str) -> str | None:
+    """Why an id cannot name a file inside the corpus folder, or None when it can."""
+    if record_id in (".", ".."):
+        return "the id is a relative directory"
+    if "/" in record_id or "\\" in record_id:
+        return "the id contains a path separator and could escape the corpus folder"
+    if ":" in record_id:
+        return "the id contains ':' (a drive or URL scheme)"
+    if any(ord(c) < 32 for c in record_id):
+        return "the id contains control characters"
+    return None
+
+
+class ParseLine(beam.DoFn):
+    """(line number, raw line) -> (id, {line, id, transcript}); malformed lines go to REJECTED."""
+
+    def process(self, numbered: tuple[int, str]) -> Iterator[Any]:
+        number, line = numbered
+        line = line.lstrip("\ufeff").rstrip("\r\n")
+        if not line.strip():
+            return
+        fields = line.split("|")
+        record_id = fields[0].strip()
+        if len(fields) not in (2, 3) or not record_id:
+            detail = f"expected 'id|text|normalized_text', got {len(fields)} field(s): {line[:120]!r}"
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, "malformed_line", detail, number))
+            return
+        problem = unsafe_id_problem(record_id)
+        if problem:
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, "unsafe_id", problem, number))
+            return
+        # LJSpeech's third column already has numbers spelled out; fall back to the raw text when it is empty.
+        transcript = fields[2] if len(fields) == 3 and fields[2].strip() else fields[1]
+        yield record_id, {"line": number, "id": record_id, "transcript": transcript}
+
+
+class KeepFirstOfId(beam.DoFn):
+    """Of the rows sharing an id, keep the earliest line and reject the others."""
+
+    def process(self, grouped: tuple[str, Iterable[dict[str, Any]]]) -> Iterator[Any]:
+        record_id, rows = grouped
+        first, *others = sorted(rows, key=lambda row: row["line"])
+        for row in others:
+            detail = f"line {row['line']} repeats the id first used on line {first['line']}"
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, "duplicate_id", detail, row["line"]))
+        yield first
+
+
+class ComputeFeatures(beam.DoFn):
+    """Row -> raw features (see tacotron.features.RAW_FEATURES) and the clip's duration, or a rejection."""
+
+    def __init__(self, corpus: str, max_seconds: float, config: audio.AudioConfig):
+        self._wavs = FileSystems.join(corpus, "wavs")
+        self._max_seconds = max_seconds
+        self._config = config
+
+    def _find_audio(self, record_id: str) -> str | None:
+        for ext in AUDIO_EXTENSIONS:
+            path = FileSystems.join(self._wavs, record_id + ext)
+            if FileSystems.exists(path):
+                return path
+        return None
+
+    def process(self, row: dict[str, Any]) -> Iterator[Any]:
+        record_id, line = row["id"], row["line"]
+        outcome = self._features(row)
+        if isinstance(outcome, tuple):
+            reason, detail = outcome
+            beam.metrics.Metrics.counter("preprocess", f"rejected_{reason}").inc()
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, reason, detail, line))
+            return
+        beam.metrics.Metrics.counter("preprocess", "kept").inc()
+        yield outcome
+
+    def _features(self, row: dict[str, Any]) -> dict[str, Any] | tuple[str, str]:
+        config = self._config
+        transcript = text.normalize_text(row["transcript"])
+        if not transcript:
+            return "empty_transcript", f"nothing to speak after normalization of {row['transcript'][:120]!r}"
+        path = self._find_audio(row["id"])
+        if path is None:
+            return "missing_audio", f"no {' or '.join(row['id'] + e for e in AUDIO_EXTENSIONS)} in {self._wavs}"
+        try:
+            with FileSystems.open(path) as f:
+                wav = audio.read_audio(f, config)
+        except audio.AudioError as e:
+            return e.reason, f"{path}: {e.detail}"
+        wav = audio.trim_silence(wav, config)
+        seconds = len(wav) / config.sample_rate
+        if seconds > self._max_seconds:
+            return "too_long", f"{seconds:.2f} s after trimming silence, over the limit of {self._max_seconds} s"
+        mel, linear = audio.spectrograms(wav, config)  # [T, num_mels], [T, num_freq]
+        if len(mel) < MIN_FRAMES:
+            return "too_short", f"{seconds:.3f} s after trimming silence, under {MIN_FRAMES} frames"
+        return {
+            features.ID: row["id"],
+            features.TEXT: transcript,
+            features.MEL: mel.reshape(-1),
+            features.LINEAR: linear.reshape(-1),
+            features.N_FRAMES: np.int64(len(mel)),
+            "seconds": seconds,
+        }
+
+
+def split_of(record_id: str, eval_fraction: float) -> str:
+    """Deterministic split from a hash of the id: stable across runs, runners and corpus order."""
+    bucket = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big") / 2.0**64
+    return features.EVAL_PREFIX if bucket < eval_fraction else features.TRAIN_PREFIX
