@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -128,6 +129,7 @@ class Candidate:
 
     serial: int
     text: str
+    normalized: str
     needs_normalization: bool
 
 
@@ -202,7 +204,7 @@ def plain_sentence(rng: random.Random) -> str:
         lambda: f"Who {past} the {noun}?",
         lambda: f"Never {ibase} {place}!",
     ]
-    if rng.random() < 0.65:
+    if rng.random() < 0.75:
         return rng.choice(short)()
     templates: list[Callable[[], str]] = [
         lambda: f"{cap(s)} {past} {o}.",
@@ -271,6 +273,9 @@ def normalization_sentence(rng: random.Random) -> str:
         lambda: f"\u201cIs it {adj}?\u201d asked {title} {surname}.",
         lambda: f"It\u2019s {adj}, isn\u2019t it?",
         lambda: f"The {noun} \u2014 the {adj} one \u2014 is {rng.choice(PLACES)}.",
+        lambda: f"Wait \u2014 is the {noun} {adj}?",
+        lambda: f"{name} came back\u2014finally!",
+        lambda: f"Stop \u2013 the {noun} is {adj}!",
         lambda: f"{name} was born in {rng.randint(1950, 2015)}.",
         lambda: f"Room {rng.randint(100, 999)} is on the {ordinal(rng.randint(2, 12))} floor.",
     ]
@@ -280,6 +285,7 @@ def normalization_sentence(rng: random.Random) -> str:
 def candidates(
     rng: random.Random,
     make: Callable[[random.Random], str],
+    normalize: Callable[[str], str],
     flag: bool,
     seen: set[str],
     serials: Iterator[int],
@@ -296,7 +302,10 @@ def candidates(
             continue
         misses = 0
         seen.add(text)
-        yield Candidate(next(serials), text, flag)
+        normalized = normalize(text)
+        if not normalized or any(sep in text + normalized for sep in "|\r\n"):
+            raise ValueError(f"sentence unusable in metadata.csv: {text!r} -> {normalized!r}")
+        yield Candidate(next(serials), text, normalized, flag)
 
 
 def run(cmd: list[str]) -> str:
@@ -311,7 +320,12 @@ def synthesize(cand: Candidate, scratch: Path, voice: str) -> Clip:
     """espeak-ng -> 16 kHz mono 16-bit FLAC, trimmed and peak-normalized; returns its measured duration."""
     wav = scratch / f"c{cand.serial:05d}.wav"
     flac = scratch / f"c{cand.serial:05d}.flac"
-    run(["espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-p", str(PITCH), "-w", str(wav), cand.text])
+    # espeak-ng reads the normalized text, not the raw one: the model is trained on normalized_text, and
+    # espeak's own expansions disagree with it ("$6" -> "dollar six", "6:00" -> "six zero zero",
+    # "1973" -> "nineteen hundred seventy three", "Ms." -> "M S"). For plain sentences both give the
+    # same phonemes.
+    speak = ["espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-p", str(PITCH), "-w", str(wav)]
+    run([*speak, cand.normalized])
     # -D: no dither, so reruns are byte-identical and espeak's digital silence stays silent (smaller FLACs).
     # The silence effects cut espeak's ~0.35 s trailing pause; pad puts back a short, uniform margin.
     run(
@@ -358,19 +372,25 @@ def write_readme(path: Path, clips: list[Clip], voice: str, seed: int, normalize
     """Describe the corpus, with the counts of this particular build."""
     seconds = [c.seconds for c in clips]
     n_norm = sum(c.candidate.needs_normalization for c in clips)
+    # Recorded because another espeak-ng release may pronounce (and time) the same sentences differently.
+    found = re.search(r"\d+\.\d+\S*", run(["espeak-ng", "--version"]))
+    espeak_version = f"espeak-ng {found[0] if found else 'unknown version'}"
     path.write_text(
         f"""# Sample corpus
 
 A small synthetic speech corpus in LJSpeech layout, bundled so the pipeline can be run and tested
 end to end without downloading a real data set.
 
-- `metadata.csv`: `id|text|normalized_text`, UTF-8, no header. `text` is the sentence as spoken by
-  espeak-ng; `normalized_text` is `text` passed through {normalizer}.
+- `metadata.csv`: `id|text|normalized_text`, UTF-8, no header. `text` is the written sentence;
+  `normalized_text` is `text` passed through {normalizer}.
+  The audio is espeak-ng reading `normalized_text`, so it says exactly what that column spells out
+  (espeak's own reading of `$6` or `6:00` would be "dollar six", "six zero zero"). For the sentences
+  without digits, symbols or abbreviations this sounds the same as reading `text`.
 - `wavs/<id>.flac`: mono, {SAMPLE_RATE} Hz, 16-bit FLAC (the preprocessing job resamples to 8 kHz).
 
 | | |
 |---|---|
-| Voice | espeak-ng `{voice}`, speed {SPEED_WPM} wpm, pitch {PITCH} |
+| Voice | espeak-ng `{voice}`, speed {SPEED_WPM} wpm, pitch {PITCH} ({espeak_version}) |
 | Clips | {len(clips)} ({n_norm} with numbers, money, times, abbreviations or typographic quotes) |
 | Total duration | {sum(seconds):.1f} s ({sum(seconds) / 60:.1f} min) |
 | Clip duration | {min(seconds):.2f} s to {max(seconds):.2f} s |
@@ -378,7 +398,8 @@ end to end without downloading a real data set.
 
 ## License
 
-The audio is generated by espeak-ng (GPL-3.0 software; its output is not covered by the GPL). The
+The audio is generated by espeak-ng (GPL-3.0-or-later software; the GPL does not cover the speech it
+outputs). The
 sentences are original, built procedurally from word lists and templates in
 `data/make_sample_corpus.py`; no third-party text is included.
 
@@ -411,21 +432,26 @@ def build(output: Path, count: int, voice: str, seed: int, jobs: int) -> list[Cl
         n_norm = round(count * NORMALIZATION_SHARE)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             clips = collect(
-                candidates(rng, plain_sentence, False, seen, serials), count - n_norm, scratch, voice, pool
+                candidates(rng, plain_sentence, normalize, False, seen, serials),
+                count - n_norm,
+                scratch,
+                voice,
+                pool,
             )
             clips += collect(
-                candidates(rng, normalization_sentence, True, seen, serials), n_norm, scratch, voice, pool
+                candidates(rng, normalization_sentence, normalize, True, seen, serials),
+                n_norm,
+                scratch,
+                voice,
+                pool,
             )
         # Interleave the two kinds so any prefix or split of the corpus has both.
         rng.shuffle(clips)
         lines = []
         for i, clip in enumerate(clips, start=1):
             clip_id = f"S{i:04d}"
-            normalized = normalize(clip.candidate.text)
-            if "|" in clip.candidate.text + normalized or "\n" in clip.candidate.text + normalized:
-                raise ValueError(f"separator in sentence {clip.candidate.text!r} / {normalized!r}")
             clip.path = clip.path.rename(wavs / f"{clip_id}.flac")
-            lines.append(f"{clip_id}|{clip.candidate.text}|{normalized}\n")
+            lines.append(f"{clip_id}|{clip.candidate.text}|{clip.candidate.normalized}\n")
         scratch.rmdir()
         (staging / "metadata.csv").write_text("".join(lines), encoding="utf-8")
         write_readme(staging / "README.md", clips, voice, seed, normalizer_name)
@@ -464,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in args.output.resolve().rglob("*") if p.is_file())
     print(
         f"{len(clips)} clips, {sum(seconds):.1f} s total ({min(seconds):.2f}-{max(seconds):.2f} s each), "
-        f"{size / 1e6:.1f} MB in {args.output}"
+        f"{size / 2**20:.1f} MiB in {args.output}"
     )
     return 0
 

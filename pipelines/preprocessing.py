@@ -30,15 +30,15 @@ def make_preprocessing_fn(config: AudioConfig = AudioConfig()) -> Callable[[dict
     bins = features.bins_per_frame(config)
 
     def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
-        characters = tf.strings.unicode_split(inputs[features.TEXT], "UTF-8").to_sparse()  # [N, T_in]
+        characters = tf.strings.unicode_split(inputs[features.TEXT], "UTF-8")  # ragged [N, T_in]
         # One OOV bucket plus the +1 shift gives tacotron.text's convention: 0 = padding, V + 1 = unknown.
-        ids = tft.compute_and_apply_vocabulary(characters, num_oov_buckets=1,
+        ids = tft.compute_and_apply_vocabulary(characters.to_sparse(), num_oov_buckets=1,
                                                vocab_filename=features.VOCABULARY_NAME)
         return {
             features.ID: tf.identity(inputs[features.ID]),
             features.TEXT: tf.identity(inputs[features.TEXT]),
             features.TEXT_IDS: tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape),
-            features.TEXT_LENGTH: tf.reduce_sum(tf.ones_like(characters, tf.int64), axis=1),
+            features.TEXT_LENGTH: characters.row_lengths(),
             features.MEL: _normalize_per_bin(inputs[features.MEL], bins[features.MEL]),
             features.LINEAR: _normalize_per_bin(inputs[features.LINEAR], bins[features.LINEAR]),
             features.N_FRAMES: tf.identity(inputs[features.N_FRAMES]),
@@ -65,7 +65,7 @@ def normalization_stats(transform_dir: str, config: AudioConfig = AudioConfig())
         raw[name] = tf.SparseTensor(tf.constant(indices, tf.int64), tf.constant(values), [2, n])
     transformed = output.transform_raw_features(raw)
     stats = {}
-    for name, n in features.bins_per_frame(config).items():
+    for name in features.bins_per_frame(config):
         values = tf.sparse.to_dense(transformed[name]).numpy()
         std = 1.0 / (values[1] - values[0])
         stats[f"{name}_mean"] = (-values[0] * std).tolist()

@@ -84,7 +84,8 @@ def read_audio(source: str | BinaryIO, config: AudioConfig = AudioConfig()) -> n
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as e:
-        raise AudioError("unreadable_audio", str(e).strip() or type(e).__name__) from e
+        # LibsndfileError's message names the in-memory buffer; its error_string is the useful part.
+        raise AudioError("unreadable_audio", getattr(e, "error_string", None) or str(e) or type(e).__name__) from e
     if samples.shape[0] == 0:
         raise AudioError("no_samples", f"the header is valid but holds no samples ({rate} Hz)")
     if not np.all(np.isfinite(samples)):

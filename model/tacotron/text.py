@@ -25,20 +25,23 @@ _SYMBOL_SET = frozenset(SYMBOLS)
 # Folded explicitly because anyascii's choice is wrong for speech (e.g. "«" -> "<<", "×" -> "*"),
 # or because the character must survive until the currency pass.
 _UNICODE_FOLD = {
-    "«": '"', "»": '"', "„": '"', "‟": '"', "‹": "'", "›": "'", "ʼ": "'", "`": "'", "´": "'",
+    "«": '"', "»": '"', "„": '"', "‟": '"', "‹": "'", "›": "'", "ʼ": "'",
     "—": " - ", "―": " - ", "–": "-", "‒": "-", "−": "-", "×": " times ", "⁄": "/",
     "£": "£", "€": "€",
 }
-_ASCII_FOLD = str.maketrans({
-    "&": " and ", "@": " at ", "+": " plus ", "=": " equals ", "%": " percent ",
-    "$": " dollars ", "£": " pounds ", "€": " euros ", "[": "(", "{": "(", "]": ")", "}": ")",
+_SYMBOL_WORDS = str.maketrans({
+    "&": " and ", "@": " at ", "+": " plus ", "=": " equals ", "[": "(", "{": "(", "]": ")", "}": ")",
+    "`": "'",
 })
+# Symbols that the number passes still need; whatever of them is left afterwards is read as a word.
+_NUMERIC_SYMBOLS = frozenset("0123456789$£€%")
+_LEFTOVER_WORDS = str.maketrans({"%": " percent ", "$": " dollars ", "£": " pounds ", "€": " euros "})
 
 _ABBREVIATIONS = {
     "mr": "mister", "mrs": "misess", "ms": "miss", "dr": "doctor", "drs": "doctors", "st": "saint",
     "co": "company", "jr": "junior", "sr": "senior", "maj": "major", "gen": "general", "rev": "reverend",
     "lt": "lieutenant", "hon": "honorable", "sgt": "sergeant", "capt": "captain", "esq": "esquire",
-    "ltd": "limited", "col": "colonel", "ft": "fort", "mt": "mount", "prof": "professor",
+    "ltd": "limited", "col": "colonel", "mt": "mount", "prof": "professor",
     "inc": "incorporated", "etc": "etcetera", "vs": "versus",
 }
 _CURRENCY = {
@@ -61,7 +64,7 @@ _HOUR_AMPM_RE = re.compile(r"\b(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?", _F)
 _CURRENCY_RE = re.compile(rf"([$£€])\s?({_NUM})(?:\s(thousand|million|billion|trillion)\b)?", _F)
 _PERCENT_RE = re.compile(rf"({_NUM})\s?%", _F)
 _ORDINAL_RE = re.compile(rf"\b({_INT})(?:st|nd|rd|th)\b", _F)
-_DECIMAL_RE = re.compile(rf"(?<![\d.])({_INT})?\.(\d+)", _F)
+_DECIMAL_RE = re.compile(rf"(?<![\d.])(?:{_INT})?(?:\.\d+)+", _F)
 _INTEGER_RE = re.compile(_INT, _F)
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +(?=[,.!?;:)])")
 _SPACE_AFTER_PAREN_RE = re.compile(r"\( +")
@@ -73,7 +76,7 @@ def _fold_char(char: str) -> str:
     if char.isspace():
         return " "
     if char.isascii():
-        return char if char.isprintable() else ""
+        return char if char.isprintable() else ""  # control characters
     category = unicodedata.category(char)
     if category[0] in "MC":
         # Combining marks left over after NFKC, format/control/private/unassigned code points.
@@ -123,14 +126,14 @@ def _integer(token: str) -> str:
 
 
 def _number(token: str) -> str:
-    whole, _, fraction = token.partition(".")
-    if not fraction:
-        return _integer(whole)
-    return f"{_integer(whole) if whole else ''} point {_digits(fraction)}".strip()
+    # Digits after a point are read one by one; "1.2.3" (versions) reads "one point two point three".
+    whole, *fractions = token.split(".")
+    words = [_integer(whole)] if whole else []
+    return " ".join(words + [f"point {_digits(fraction)}" for fraction in fractions])
 
 
 def _padded(match: re.Match[str], words: str) -> str:
-    # Keeps "3g" or "a5" from gluing the spelled number onto the neighbouring letter.
+    # Keeps "3g" or "US$5" from gluing the spelled number onto the neighbouring letter.
     text, start, end = match.string, match.start(), match.end()
     left = " " if start > 0 and text[start - 1].isalnum() else ""
     right = " " if end < len(text) and text[end].isalnum() else ""
@@ -171,6 +174,13 @@ def _expand_abbreviation(match: re.Match[str]) -> str:
     return word + "." if match.end() == len(match.string) else word
 
 
+def _keep_speakable(text: str, allowed: frozenset[str]) -> str:
+    text = "".join(char if char in allowed else " " for char in text)
+    text = " ".join(text.split())
+    text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
+    return _SPACE_AFTER_PAREN_RE.sub("(", text)
+
+
 def normalize_text(text: str) -> str:
     """Normalize English text into lowercase words and punctuation that are all in SYMBOLS.
 
@@ -179,25 +189,22 @@ def normalize_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = "".join(_fold_char(char) for char in text).lower()
-    if not text.strip():
-        return ""
-    text = _LATIN_ABBREV_RE.sub(lambda m: " for example " if m[1] == "e.g" else " that is ", text)
     text = _NUMBER_SIGN_RE.sub("number ", text)
-    text = _ABBREV_RE.sub(_expand_abbreviation, text)
-    text = _BARE_ABBREV_RE.sub(lambda m: _ABBREVIATIONS[m[1]], text)
+    # Junk is dropped before the abbreviation pass so that "mr*." cannot turn into "mr." only after it.
+    text = _keep_speakable(text.translate(_SYMBOL_WORDS), _SYMBOL_SET | _NUMERIC_SYMBOLS)
     text = _MINUS_RE.sub("minus ", text)
-    text = _TIME_RE.sub(_time, text)
-    text = _HOUR_AMPM_RE.sub(lambda m: f"{_words(int(m[1]))} {m[2]} m", text)
-    text = _CURRENCY_RE.sub(_currency, text)
-    text = _PERCENT_RE.sub(lambda m: f"{_number(m[1])} percent", text)
+    text = _TIME_RE.sub(lambda m: _padded(m, _time(m)), text)
+    text = _HOUR_AMPM_RE.sub(lambda m: _padded(m, f"{_words(int(m[1]))} {m[2]} m"), text)
+    text = _CURRENCY_RE.sub(lambda m: _padded(m, _currency(m)), text)
+    text = _PERCENT_RE.sub(lambda m: _padded(m, f"{_number(m[1])} percent"), text)
     text = _ORDINAL_RE.sub(lambda m: _padded(m, _INFLECT.ordinal(_integer(m[1]))), text)
     text = _DECIMAL_RE.sub(lambda m: _padded(m, _number(m[0])), text)
     text = _INTEGER_RE.sub(lambda m: _padded(m, _integer(m[0])), text)
-    text = text.translate(_ASCII_FOLD)
-    text = "".join(char if char in _SYMBOL_SET else " " for char in text)
-    text = " ".join(text.split())
-    text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
-    return _SPACE_AFTER_PAREN_RE.sub("(", text)
+    # Abbreviations come after numbers so that "5mr." (now "five mr.") is expanded on the first pass.
+    text = _LATIN_ABBREV_RE.sub(lambda m: " for example " if m[1] == "e.g" else " that is ", text)
+    text = _ABBREV_RE.sub(_expand_abbreviation, text)
+    text = _BARE_ABBREV_RE.sub(lambda m: _ABBREVIATIONS[m[1]], text)
+    return _keep_speakable(text.translate(_LEFTOVER_WORDS), _SYMBOL_SET)
 
 
 def vocabulary_size(vocabulary: Sequence[str]) -> int:

@@ -1,0 +1,149 @@
+"""The preprocessing job's Beam graph: rows -> validated clips -> TFT analysis -> normalized TFRecords."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import uuid
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import apache_beam as beam  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tensorflow_transform.beam as tft_beam  # noqa: E402
+from apache_beam.io.filesystems import FileSystems  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+from tensorflow_transform.tf_metadata import dataset_metadata  # noqa: E402
+
+from pipelines import corpus, preprocessing  # noqa: E402
+from tacotron import features  # noqa: E402
+from tacotron.audio import AudioConfig  # noqa: E402
+
+REPORT = "report.json"
+# Aim for shards of roughly 100 MB (a 5 s clip is about 0.5 MB of float spectrograms).
+CLIPS_PER_SHARD = 200
+# Names this job owns in --output; only these are replaced on a rerun.
+OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", REPORT,
+                   features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_report(counts: list[tuple[tuple[str, str], float]], path: str, settings: dict[str, Any]) -> None:
+    by_kind: dict[str, dict[str, float]] = {}
+    for (kind, key), value in counts:
+        by_kind.setdefault(kind, {})[key] = value
+    written = {split: int(by_kind.get("written", {}).get(split, 0))
+               for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX)}
+    rejected = {reason: int(n) for reason, n in sorted(by_kind.get("rejected", {}).items())}
+    report = {
+        "input_records": settings["input_records"],
+        "written": written,
+        "rejected": rejected,
+        "rejected_total": sum(rejected.values()),
+        "hours_kept": by_kind.get("seconds", {}).get("kept", 0.0) / 3600.0,
+        "settings": settings["features"],
+    }
+    with FileSystems.create(path) as f:
+        f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace, staging: str,
+                   config: AudioConfig) -> None:
+    """Wire the job: rows -> validated clips -> TFT analysis -> normalized TFRecords, rejects, report."""
+    settings = {
+        "input_records": sum(1 for line in lines if line.strip()),
+        "features": {**config.to_dict(), "max_seconds": args.max_seconds, "eval_fraction": args.eval_fraction},
+    }
+    # Parse metadata lines; malformed lines and unsafe ids are rejected.
+    parsed = (p | "ReadMetadata" >> beam.Create(list(enumerate(lines, start=1)))
+              | "ParseLines" >> beam.ParDo(corpus.ParseLine()).with_outputs(corpus.REJECTED, main="rows"))
+    # Keep the first row of each id.
+    unique = (parsed.rows | "GroupById" >> beam.GroupByKey()
+              | "KeepFirstOfId" >> beam.ParDo(corpus.KeepFirstOfId()).with_outputs(corpus.REJECTED, main="rows"))
+    # Load, resample, trim and measure every clip.
+    computed = unique.rows | "ComputeFeatures" >> beam.ParDo(
+        corpus.ComputeFeatures(args.corpus, args.max_seconds, config)).with_outputs(corpus.REJECTED, main="clips")
+    clips = computed.clips | "AssignSplit" >> beam.Map(
+        lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)})
+    rejected = (parsed[corpus.REJECTED], unique[corpus.REJECTED], computed[corpus.REJECTED]) | (
+        "AllRejected" >> beam.Flatten())
+
+    # Write every rejected record with its reason.
+    _ = (rejected | "RejectedToJson" >> beam.Map(lambda r: json.dumps(r, sort_keys=True))
+         | "WriteRejected" >> beam.io.WriteToText(FileSystems.join(staging, "rejected"),
+                                                  file_name_suffix=".jsonl", num_shards=1))
+
+    # Analyze the whole kept corpus with TFT: per-bin mean/std and the character vocabulary.
+    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(
+        features.feature_spec(features.RAW_FEATURES))
+    raw_names = [f.name for f in features.RAW_FEATURES]
+    raw = clips | "RawFeatures" >> beam.Map(lambda clip: {k: clip[k] for k in raw_names})
+    transform_fn = (raw, metadata) | "Analyze" >> tft_beam.AnalyzeDataset(
+        preprocessing.make_preprocessing_fn(config))
+    _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(staging)
+
+    # Normalize each split and write it as sharded GZIP TFRecords.
+    expected = settings["input_records"]
+    for split, share in ((features.TRAIN_PREFIX, 1.0 - args.eval_fraction),
+                         (features.EVAL_PREFIX, args.eval_fraction)):
+        split_raw = (clips | f"Select{split}" >> beam.Filter(lambda clip, s=split: clip["split"] == s)
+                     | f"Raw{split}" >> beam.Map(lambda clip: {k: clip[k] for k in raw_names}))
+        transformed, transformed_metadata = ((split_raw, metadata), transform_fn) | (
+            f"Transform{split}" >> tft_beam.TransformDataset())
+        coder = tft.coders.ExampleProtoCoder(transformed_metadata.schema)
+        _ = (transformed | f"Encode{split}" >> beam.Map(coder.encode)
+             | f"Write{split}" >> beam.io.WriteToTFRecord(
+                 FileSystems.join(staging, split), file_name_suffix=features.TFRECORD_SUFFIX,
+                 num_shards=max(1, math.ceil(expected * share / CLIPS_PER_SHARD)),
+                 compression_type=beam.io.filesystem.CompressionTypes.GZIP))
+
+    # Count outcomes and kept audio into report.json.
+    _ = ((rejected | "CountRejected" >> beam.Map(lambda r: (("rejected", r["reason"]), 1)),
+          clips | "CountWritten" >> beam.Map(lambda c: (("written", c["split"]), 1)),
+          clips | "CountSeconds" >> beam.Map(lambda c: (("seconds", "kept"), c["seconds"])))
+         | "AllCounts" >> beam.Flatten() | "Sum" >> beam.CombinePerKey(sum)
+         | "Gather" >> beam.combiners.ToList()
+         | "WriteReport" >> beam.Map(write_report, FileSystems.join(staging, REPORT), settings))
+
+
+def _matches(pattern: str) -> list[str]:
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+
+
+def replace_outputs(staging: str, output: str) -> None:
+    """Delete the previous run's outputs, then move the staged ones into place."""
+    for pattern in OUTPUT_PATTERNS:
+        old = _matches(FileSystems.join(output, pattern + "*"))
+        if old:
+            FileSystems.delete(old)
+        if tf.io.gfile.isdir(FileSystems.join(output, pattern)):
+            tf.io.gfile.rmtree(FileSystems.join(output, pattern))
+    for name in tf.io.gfile.listdir(staging):
+        tf.io.gfile.rename(FileSystems.join(staging, name.rstrip("/")), FileSystems.join(output, name.rstrip("/")))
+    tf.io.gfile.rmtree(staging)
+
+
+def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) -> dict[str, Any]:
+    """Run the job into a staging folder, then swap its outputs in; returns report.json's content."""
+    config = AudioConfig()
+    tf.io.gfile.makedirs(args.output)
+    staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
+    # Workers started by the DirectRunner's multi-processing mode must import `pipelines` too.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p)
+    try:
+        with beam.Pipeline(options=options) as p, tft_beam.Context(
+                temp_dir=FileSystems.join(staging, "tmp"), force_tf_compat_v1=False):
+            build_pipeline(p, lines, args, staging, config)
+        tf.io.gfile.rmtree(FileSystems.join(staging, "tmp"))
+        preprocessing.write_json(FileSystems.join(staging, features.NORMALIZATION_FILE),
+                                 preprocessing.normalization_stats(staging, config))
+        replace_outputs(staging, args.output)
+    finally:
+        if tf.io.gfile.exists(staging):
+            tf.io.gfile.rmtree(staging)
+    with FileSystems.open(FileSystems.join(args.output, REPORT)) as f:
+        return json.loads(f.read())
