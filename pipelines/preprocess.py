@@ -41,6 +41,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
     options = PipelineOptions(beam_args)
+    # Beam would log and drop unknown flags; we name them in our one-line error instead.
+    logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
     known = options.get_all_options()
     unknown = [k for k in options.get_all_options(retain_unknown_options=True) if k not in known]
     if unknown:

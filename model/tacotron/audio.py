@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 from typing import BinaryIO
@@ -119,6 +120,7 @@ def stft_magnitude(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.n
     return np.abs(spec).T.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
 def mel_basis(config: AudioConfig = AudioConfig()) -> np.ndarray:
     """Mel filterbank [num_mels, num_freq] (Slaney-style, area-normalized)."""
     return librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.num_mels,

@@ -1,0 +1,27 @@
+# One-command entry points; every target creates/refreshes the virtualenv first.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: install demo test lint benchmark
+install: $(STAMP)
+
+$(STAMP): requirements.txt model/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt -e ./model
+	touch $(STAMP)
+
+# The main job on the bundled sample corpus.
+demo: install
+	$(VENV)/bin/python -m pipelines.preprocess --corpus data/sample_corpus --output $(OUT)/data
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(VENV)/bin/python -m pytest tests -q
+
+benchmark: install
+	$(VENV)/bin/python benchmarks/preprocess.py
