@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform.beam as tft_beam  # noqa: E402
+from apache_beam.internal.cloudpickle import cloudpickle  # noqa: E402
 from apache_beam.io.filesystems import FileSystems  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
@@ -32,7 +34,6 @@ CLIPS_PER_SHARD = 200
 # Names this job owns in --output; only these are replaced on a rerun.
 OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", REPORT,
                    features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def write_report(counts: list[tuple[tuple[str, str], float]], path: str, settings: dict[str, Any]) -> None:
@@ -164,8 +165,10 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     config = AudioConfig()
     tf.io.gfile.makedirs(args.output)
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
-    # Workers started by the DirectRunner's multi-processing mode must import `pipelines` too.
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p)
+    # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
+    # subprocesses only need `tacotron` and the requirements installed.
+    for module in (corpus, sys.modules[__name__]):
+        cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(
                 temp_dir=FileSystems.join(staging, "tmp"), force_tf_compat_v1=False):
