@@ -143,20 +143,17 @@ class EncodeExamples(beam.DoFn):
         return self._encoder.encode(batch_and_passthrough[0])
 
 
-def _matches(pattern: str) -> list[str]:
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-
-
 def replace_outputs(staging: str, output: str) -> None:
-    """Delete the previous run's outputs, then move the staged ones into place."""
+    """Delete the previous run's outputs (only names this job owns), then move the staged ones into place."""
     for pattern in OUTPUT_PATTERNS:
-        old = _matches(FileSystems.join(output, pattern + "*"))
-        if old:
-            FileSystems.delete(old)
-        if tf.io.gfile.isdir(FileSystems.join(output, pattern)):
-            tf.io.gfile.rmtree(FileSystems.join(output, pattern))
+        for old in tf.io.gfile.glob(FileSystems.join(output, pattern)):
+            if tf.io.gfile.isdir(old):
+                tf.io.gfile.rmtree(old)
+            else:
+                tf.io.gfile.remove(old)
     for name in tf.io.gfile.listdir(staging):
-        tf.io.gfile.rename(FileSystems.join(staging, name.rstrip("/")), FileSystems.join(output, name.rstrip("/")))
+        name = name.rstrip("/")
+        tf.io.gfile.rename(FileSystems.join(staging, name), FileSystems.join(output, name))
     tf.io.gfile.rmtree(staging)
 
 
