@@ -86,20 +86,22 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     adapter_config = tensor_adapter.TensorAdapterConfig(
         example_coder.ExamplesToRecordBatchDecoder(raw_schema.SerializeToString()).ArrowSchema(),
         tensor_representation_util.InferTensorRepresentationsFromSchema(raw_schema))
-    raw = (clips | "BatchAll" >> beam.BatchElements(max_batch_size=32)
-           | "ToArrow" >> beam.Map(to_record_batch, adapter_config.arrow_schema))
-    transform_fn = (raw, adapter_config) | "Analyze" >> tft_beam.AnalyzeDataset(
-        preprocessing.make_preprocessing_fn(config))
+    # Convert each split to Arrow once: the analysis and the transform both read these batches.
+    arrow = {
+        split: (clips | f"Select{split}" >> beam.Filter(lambda clip, s=split: clip["split"] == s)
+                | f"Batch{split}" >> beam.BatchElements(max_batch_size=32)
+                | f"ToArrow{split}" >> beam.Map(to_record_batch, adapter_config.arrow_schema))
+        for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX)
+    }
+    transform_fn = (tuple(arrow.values()) | "AllSplits" >> beam.Flatten(), adapter_config) | (
+        "Analyze" >> tft_beam.AnalyzeDataset(preprocessing.make_preprocessing_fn(config)))
     _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(staging)
 
     # Normalize each split and write it as sharded GZIP TFRecords.
     expected = settings["input_records"]
     for split, share in ((features.TRAIN_PREFIX, 1.0 - args.eval_fraction),
                          (features.EVAL_PREFIX, args.eval_fraction)):
-        split_raw = (clips | f"Select{split}" >> beam.Filter(lambda clip, s=split: clip["split"] == s)
-                     | f"Batch{split}" >> beam.BatchElements(max_batch_size=32)
-                     | f"ToArrow{split}" >> beam.Map(to_record_batch, adapter_config.arrow_schema))
-        transformed, transformed_metadata = ((split_raw, adapter_config), transform_fn) | (
+        transformed, transformed_metadata = ((arrow[split], adapter_config), transform_fn) | (
             f"Transform{split}" >> tft_beam.TransformDataset(output_record_batches=True))
         _ = (transformed | f"Encode{split}" >> beam.ParDo(EncodeExamples(transformed_metadata.schema))
              | f"Write{split}" >> beam.io.WriteToTFRecord(

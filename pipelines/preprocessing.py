@@ -73,11 +73,6 @@ def normalization_stats(transform_dir: str, config: AudioConfig = AudioConfig())
     return stats
 
 
-def vocabulary(transform_dir: str) -> list[str]:
-    """The character vocabulary in id order (id = index + 1)."""
-    return tft.TFTransformOutput(transform_dir).vocabulary_by_name(features.VOCABULARY_NAME)
-
-
 def write_json(path: str, payload: dict) -> None:
     with tf.io.gfile.GFile(path, "w") as f:
         f.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
