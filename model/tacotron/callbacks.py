@@ -1,0 +1,355 @@
+"""Training callbacks: checkpoints (periodic, on SIGTERM, keep K), non-finite guard, metrics log, alignment samples."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+
+from tacotron import audio
+
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+
+
+class TrainingError(Exception):
+    """Training cannot go on (repeated non-finite loss); the last good checkpoint is left as it was."""
+
+
+# --- checkpoints ---------------------------------------------------------------------------------------------------
+
+
+def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
+    """(step, weights path) of every complete checkpoint, oldest first. A checkpoint is complete once its .json exists,
+    which is written after the weights (a kill -9 mid-save leaves no .json, so that checkpoint is ignored)."""
+    folder = os.path.join(model_dir, CHECKPOINT_DIR)
+    if not os.path.isdir(folder):
+        return []
+    found = []
+    for name in os.listdir(folder):
+        if name.startswith("ckpt-") and name.endswith(".json"):
+            stem = name[: -len(".json")]
+            weights = os.path.join(folder, stem + ".weights.h5")
+            if os.path.exists(weights):
+                found.append((int(stem.split("-")[1]), weights))
+    return sorted(found)
+
+
+def read_checkpoint_meta(weights_path: str) -> dict:
+    with open(weights_path[: -len(".weights.h5")] + ".json") as f:
+        return json.load(f)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves model + optimizer + step every `every` steps, when SIGTERM arrives (Kubernetes preemption) and at the end.
+
+    Writes go to a temporary name and are renamed into place, then the .json marker is written: a crash at any point
+    leaves the previous checkpoints loadable. Only the newest `keep` are kept.
+    """
+
+    def __init__(self, model_dir: str, start_step: int, every: int, keep: int, extra_meta: dict | None = None):
+        super().__init__()
+        self.folder = os.path.join(model_dir, CHECKPOINT_DIR)
+        self.step = start_step
+        self.every = every
+        self.keep = max(keep, 1)
+        self.extra_meta = extra_meta or {}
+        self.preempted = False
+        self.bad_streak = 0  # set by NonFiniteGuard; no periodic save while steps are failing
+        self.last_saved = start_step
+        self._previous_handler = None
+
+    def on_train_begin(self, logs=None):
+        os.makedirs(self.folder, exist_ok=True)
+        self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum, frame):
+        # Only a flag: saving inside a signal handler could interrupt a train step half-way.
+        self.preempted = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.preempted:
+            self.save()
+            self.model.stop_training = True
+        elif self.step % self.every == 0 and self.bad_streak == 0:
+            self.save()
+
+    def on_train_end(self, logs=None):
+        if self.step != self.last_saved and self.bad_streak == 0:
+            self.save()
+        signal.signal(signal.SIGTERM, self._previous_handler or signal.SIG_DFL)
+
+    def save(self) -> str:
+        stem = os.path.join(self.folder, f"ckpt-{self.step:08d}")
+        tmp = stem + ".tmp.weights.h5"
+        self.model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, stem + ".weights.h5")
+        meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
+        with open(stem + ".json.tmp", "w") as f:
+            json.dump(meta, f)
+        os.replace(stem + ".json.tmp", stem + ".json")
+        self.last_saved = self.step
+        for _, old in list_checkpoints(os.path.dirname(self.folder))[: -self.keep]:
+            os.remove(old[: -len(".weights.h5")] + ".json")
+            os.remove(old)
+        return stem + ".weights.h5"
+
+
+def restore_latest(model: keras.Model, model_dir: str) -> int:
+    """Load the newest loadable checkpoint into a built, compiled model; returns its step (0 when there is none)."""
+    for step, path in reversed(list_checkpoints(model_dir)):
+        try:
+            model.load_weights(path)
+        except (OSError, ValueError) as e:
+            print(f"warning: checkpoint {path} is unreadable ({e}); trying an older one", flush=True)
+            continue
+        return step
+    return 0
+
+
+# --- non-finite guard ----------------------------------------------------------------------------------------------
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training after `max_bad_steps` consecutive steps with a non-finite loss.
+
+    The optimizer already refuses to apply such steps (tacotron.optimizers); this decides when to give up.
+    Reads the `bad_steps` metric, a count since the last metrics reset.
+    """
+
+    def __init__(self, max_bad_steps: int, checkpointer: Checkpointer):
+        super().__init__()
+        self.max_bad_steps = max_bad_steps
+        self.checkpointer = checkpointer
+        self.streak = 0
+        self.previous = 0.0
+        self.failed_at: int | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        count = float(logs["bad_steps"])
+        bad = count > self.previous if count >= self.previous else count > 0
+        self.previous = count
+        self.streak = self.streak + 1 if bad else 0
+        self.checkpointer.bad_streak = self.streak
+        if self.streak >= self.max_bad_steps:
+            self.failed_at = self.checkpointer.step + 1
+            self.model.stop_training = True
+
+    def metrics_were_reset(self):
+        self.previous = 0.0
+
+
+# --- metrics log ---------------------------------------------------------------------------------------------------
+
+
+class MetricsLogger(keras.callbacks.Callback):
+    """Every `every` steps: one console line, one metrics.jsonl row, TensorBoard scalars; then resets the running means.
+
+    Also records the first step at which the alignment score crosses `alignment_threshold` (time to alignment).
+    """
+
+    def __init__(
+        self,
+        model_dir: str,
+        start_step: int,
+        total_steps: int,
+        every: int,
+        global_batch: int,
+        alignment_threshold: float,
+        guard: NonFiniteGuard | None = None,
+        writer=None,
+    ):
+        super().__init__()
+        self.path = os.path.join(model_dir, METRICS_FILE)
+        self.step = start_step
+        self.start_step = start_step
+        self.total_steps = total_steps
+        self.every = every
+        self.global_batch = global_batch
+        self.threshold = alignment_threshold
+        self.guard = guard
+        self.writer = writer
+        self.aligned_at = _first_aligned_step(self.path)
+        self.frames = 0
+        self.examples = 0
+
+    def on_train_begin(self, logs=None):
+        self.begin = self.interval_start = time.time()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.step == self.start_step:
+            # The first step traces/compiles; keep it out of throughput.
+            self.interval_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step == self.start_step + 1:
+            self.compile_seconds = time.time() - self.begin
+            self._write(
+                {"event": "first_step", "step": self.step, "compile_and_step_s": round(self.compile_seconds, 2)}
+            )
+            self.interval_start = time.time()
+            self._reset()
+            return
+        self.examples += self.global_batch
+        if self.step % self.every and self.step != self.total_steps:
+            return
+        now = time.time()
+        seconds = max(now - self.interval_start, 1e-9)
+        row = {"step": self.step}
+        row.update({k: _finite_or_none(v) for k, v in logs.items()})
+        model = self.model
+        row["learning_rate"] = float(model.optimizer.learning_rate)
+        row["examples_per_sec"] = round(self.examples / seconds, 2)
+        remaining = (self.total_steps - self.step) * seconds / max(self.examples / self.global_batch, 1)
+        row["eta_s"] = round(remaining, 1)
+        row["elapsed_s"] = round(now - self.begin, 1)
+        self._write(row)
+        print(
+            f"step {self.step}/{self.total_steps}  loss {_fmt(row.get('loss'))}  mel {_fmt(row.get('mel_loss'))}"
+            f"  linear {_fmt(row.get('linear_loss'))}  stop {_fmt(row.get('stop_loss'))}"
+            f"  align {_fmt(row.get('alignment_score'))}  lr {row['learning_rate']:.2e}"
+            f"  {row['examples_per_sec']:.1f} ex/s  eta {_duration(remaining)}",
+            flush=True,
+        )
+        if self.writer is not None:
+            self.writer.scalars(self.step, {k: v for k, v in row.items() if isinstance(v, float)})
+        score = row.get("alignment_score")
+        if self.aligned_at is None and score is not None and score >= self.threshold:
+            self.aligned_at = self.step
+            self._write(
+                {
+                    "event": "aligned",
+                    "step": self.step,
+                    "alignment_score": score,
+                    "threshold": self.threshold,
+                    "elapsed_s": row["elapsed_s"],
+                }
+            )
+            print(f"attention aligned at step {self.step} (score {score:.3f} >= {self.threshold})", flush=True)
+        self.interval_start = now
+        self._reset()
+
+    def _reset(self):
+        self.examples = 0
+        self.model.reset_metrics()
+        if self.guard is not None:
+            self.guard.metrics_were_reset()
+
+    def _write(self, row: dict):
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def _first_aligned_step(path: str) -> int | None:
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by kill -9
+                continue
+            if row.get("event") == "aligned":
+                return int(row["step"])
+    return None
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return round(value, 6) if math.isfinite(value) else None
+
+
+def _fmt(value) -> str:
+    return "nan" if value is None else f"{value:.4f}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
+
+
+# --- alignment images and audio ------------------------------------------------------------------------------------
+
+
+class SampleWriter(keras.callbacks.Callback):
+    """Every `every` steps: alignment and spectrogram images of a fixed batch to TensorBoard; every `audio_every`
+    steps also a Griffin-Lim waveform of the predicted linear spectrogram."""
+
+    def __init__(
+        self,
+        batch: dict,
+        writer,
+        start_step: int,
+        every: int,
+        audio_every: int,
+        linear_mean: np.ndarray,
+        linear_std: np.ndarray,
+        audio_config: audio.AudioConfig,
+    ):
+        super().__init__()
+        self.batch = batch
+        self.writer = writer
+        self.step = start_step
+        self.every = every
+        self.audio_every = audio_every
+        self.linear_mean = linear_mean
+        self.linear_std = linear_std
+        self.audio_config = audio_config
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.every:
+            return
+        out = self.model(self.batch, training=False)
+        alignments = np.asarray(keras.ops.convert_to_numpy(out["alignments"][0]))  # [T_dec, T_in]
+        mel = np.asarray(keras.ops.convert_to_numpy(out["mel"][0]))  # [T_out, num_mels]
+        target = np.asarray(keras.ops.convert_to_numpy(self.batch["mel"][0]))
+        self.writer.image(self.step, "alignment", to_image(alignments.T))
+        self.writer.image(self.step, "mel_predicted_vs_target", to_image(np.concatenate([mel, target], axis=1).T))
+        if self.audio_every and self.step % self.audio_every == 0:
+            n = int(self.batch["n_frames"][0])
+            linear = np.asarray(keras.ops.convert_to_numpy(out["linear"][0]))[:n] * self.linear_std + self.linear_mean
+            wav = audio.griffin_lim(audio.log_decompress(linear, self.audio_config), self.audio_config)
+            self.writer.audio(self.step, "griffin_lim", wav, self.audio_config.sample_rate)
+
+
+def to_image(matrix: np.ndarray) -> np.ndarray:
+    """[rows, cols] -> uint8 [rows, cols, 1], low rows at the bottom as plots show them."""
+    lo, hi = float(np.min(matrix)), float(np.max(matrix))
+    scaled = (matrix - lo) / (hi - lo + 1e-8)
+    return (255 * scaled[::-1, :, None]).astype(np.uint8)
+
+
+class TensorBoardWriter:
+    """Scalars, images and audio at the true global step (so resumed runs continue the same curves)."""
+
+    def __init__(self, log_dir: str):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.writer = tf.summary.create_file_writer(log_dir)
+
+    def scalars(self, step: int, values: dict[str, float]):
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                self.tf.summary.scalar(name, value)
+        self.writer.flush()
+
+    def image(self, step: int, name: str, image: np.ndarray):
+        with self.writer.as_default(step=step):
+            self.tf.summary.image(name, image[None])
+        self.writer.flush()
+
+    def audio(self, step: int, name: str, wav: np.ndarray, sample_rate: int):
+        with self.writer.as_default(step=step):
+            self.tf.summary.audio(name, wav.astype(np.float32)[None, :, None], sample_rate)
+        self.writer.flush()

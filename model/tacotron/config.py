@@ -1,0 +1,65 @@
+"""The one model config object: every Tacotron hyperparameter, bindable from gin files."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gin
+
+from tacotron.audio import AudioConfig
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class TacotronConfig:
+    """Tacotron 1 (Wang et al. 2017) sizes; defaults are the paper's, at 8 kHz features."""
+
+    # Text side.
+    vocab_size: int = 0  # embedding rows; the trainer sets it from the data's vocabulary (tacotron.text ids)
+    embedding_dim: int = 256
+    encoder_prenet_units: tuple[int, ...] = (256, 128)
+    encoder_conv_bank_k: int = 16
+    encoder_channels: int = 128
+    encoder_highway_layers: int = 4
+    # Decoder.
+    reduction_factor: int = 2  # mel frames emitted per decoder step ("r")
+    decoder_prenet_units: tuple[int, ...] = (256, 128)
+    prenet_dropout: float = 0.5
+    attention: str = "location_sensitive"  # a name registered in tacotron.attention
+    attention_units: int = 256
+    attention_rnn_units: int = 256
+    location_filters: int = 32
+    location_kernel_size: int = 31
+    decoder_rnn_units: int = 256
+    decoder_rnn_layers: int = 2
+    # Post-net: mel -> linear spectrogram.
+    post_conv_bank_k: int = 8
+    post_channels: int = 128
+    post_projection_channels: int = 256
+    post_highway_layers: int = 4
+    # Features (must match the preprocessing job's AudioConfig).
+    num_mels: int = AudioConfig.num_mels
+    num_freq: int = AudioConfig().num_freq
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """Weights of the loss parts; guided attention (Tachibana et al. 2018) pulls alignment to the diagonal early."""
+
+    mel_weight: float = 1.0
+    linear_weight: float = 1.0
+    stop_weight: float = 1.0
+    stop_positive_weight: float = 5.0  # one "stop" step per utterance against dozens of "go on" steps
+    guided_attention_weight: float = 0.0
+    guided_attention_sigma: float = 0.2
+    # The guided attention weight is multiplied by this every step; 1.0 keeps it constant.
+    guided_attention_decay: float = 1.0
+    # Scheduled sampling (Bengio et al. 2015): probability of feeding the model its own previous frame,
+    # ramped linearly from 0 to `scheduled_sampling_max` between the two steps. 0 = pure teacher forcing.
+    scheduled_sampling_max: float = 0.0
+    scheduled_sampling_start: int = 0
+    scheduled_sampling_end: int = 1

@@ -1,0 +1,230 @@
+"""tf.data input pipeline: preprocessed TFRecords -> shuffled, length-bucketed, floor-padded batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tacotron import features
+from tacotron.audio import AudioConfig
+
+# Features a batch carries into the model (strings stay out: JAX cannot hold them).
+MODEL_FEATURES = (features.TEXT_IDS, features.TEXT_LENGTH, features.MEL, features.LINEAR, features.N_FRAMES)
+
+
+class DataError(Exception):
+    """The --data folder is missing, empty, or not what the preprocessing job writes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataInfo:
+    """What training needs to know about a preprocessed data folder, read once up front."""
+
+    data_dir: str
+    vocabulary: tuple[str, ...]
+    mel_mean: np.ndarray
+    mel_std: np.ndarray
+    linear_mean: np.ndarray
+    linear_std: np.ndarray
+    n_frames: dict[str, np.ndarray]  # per split, every utterance's frame count
+    text_lengths: dict[str, np.ndarray]  # per split
+
+    @property
+    def vocab_size(self) -> int:
+        """Embedding rows: padding (0) + vocabulary + out-of-vocabulary (tacotron.text convention)."""
+        return len(self.vocabulary) + 2
+
+    def floor_values(self, config: AudioConfig = AudioConfig()) -> dict[str, np.ndarray]:
+        """The normalized log-floor per bin: what silence looks like, so padding is silence, not the mean."""
+        floor = config.log_floor_value
+        return {
+            features.MEL: ((floor - self.mel_mean) / self.mel_std).astype(np.float32),
+            features.LINEAR: ((floor - self.linear_mean) / self.linear_std).astype(np.float32),
+        }
+
+
+def split_files(data_dir: str, split: str) -> list[str]:
+    return sorted(tf.io.gfile.glob(os.path.join(data_dir, f"{split}-*{features.TFRECORD_SUFFIX}")))
+
+
+def _read_lengths(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    spec = {
+        features.N_FRAMES: tf.io.FixedLenFeature([], tf.int64),
+        features.TEXT_LENGTH: tf.io.FixedLenFeature([], tf.int64),
+    }
+    n_frames, text_lengths = [], []
+    ds = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
+    for batch in ds.map(lambda s: tf.io.parse_example(s, spec)):
+        n_frames.append(batch[features.N_FRAMES].numpy())
+        text_lengths.append(batch[features.TEXT_LENGTH].numpy())
+    if not n_frames:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(n_frames), np.concatenate(text_lengths)
+
+
+def inspect_data(data_dir: str, config: AudioConfig = AudioConfig()) -> DataInfo:
+    """Check a preprocessed folder against the schema and read what training needs; DataError names the problem."""
+    if not data_dir or not tf.io.gfile.isdir(data_dir):
+        raise DataError(f"--data {data_dir!r} is not a directory")
+    if not split_files(data_dir, features.TRAIN_PREFIX):
+        raise DataError(f"--data {data_dir!r} has no {features.TRAIN_PREFIX}-*{features.TFRECORD_SUFFIX} files")
+    norm_path = os.path.join(data_dir, features.NORMALIZATION_FILE)
+    vocab_path = os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME)
+    for path in (norm_path, vocab_path):
+        if not tf.io.gfile.exists(path):
+            raise DataError(f"--data {data_dir!r} lacks {os.path.relpath(path, data_dir)} (not a preprocessing output)")
+    with tf.io.gfile.GFile(norm_path) as f:
+        norm = {k: np.asarray(v, np.float32) for k, v in json.load(f).items()}
+    with tf.io.gfile.GFile(vocab_path) as f:
+        vocabulary = tuple(line.rstrip("\n") for line in f if line.rstrip("\n"))
+    bins = features.bins_per_frame(config)
+    for key, name in (("mel", features.MEL), ("linear", features.LINEAR)):
+        for stat in ("mean", "std"):
+            value = norm.get(f"{key}_{stat}")
+            if value is None or value.shape != (bins[name],):
+                shape = None if value is None else value.shape
+                raise DataError(
+                    f"{features.NORMALIZATION_FILE}: {key}_{stat} has shape {shape}, expected ({bins[name]},)"
+                )
+    n_frames, text_lengths = {}, {}
+    for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX):
+        try:
+            n_frames[split], text_lengths[split] = _read_lengths(split_files(data_dir, split))
+        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
+            first_line = str(e).strip().splitlines()[0]
+            raise DataError(f"{split} records in {data_dir!r} do not match the schema: {first_line}") from None
+    if len(n_frames[features.TRAIN_PREFIX]) == 0:
+        raise DataError(f"--data {data_dir!r}: the train split has no records")
+    _check_spectrogram_shapes(data_dir, config)
+    return DataInfo(
+        data_dir,
+        vocabulary,
+        norm["mel_mean"],
+        norm["mel_std"],
+        norm["linear_mean"],
+        norm["linear_std"],
+        n_frames,
+        text_lengths,
+    )
+
+
+def _check_spectrogram_shapes(data_dir: str, config: AudioConfig) -> None:
+    """One record fully parsed: the flattened spectrograms must hold n_frames x bins values."""
+    first = next(
+        iter(tf.data.TFRecordDataset(split_files(data_dir, features.TRAIN_PREFIX)[:1], compression_type="GZIP"))
+    )
+    try:
+        example = features.parse_example(first, config)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+        raise DataError(f"train records in {data_dir!r} do not match the schema: {str(e).splitlines()[0]}") from None
+    for name in (features.MEL, features.LINEAR):
+        if example[name].shape[0] != int(example[features.N_FRAMES]):
+            raise DataError(
+                f"train records in {data_dir!r}: {name} holds {example[name].shape[0]} frames, n_frames says "
+                f"{int(example[features.N_FRAMES])} (audio settings differ from preprocessing?)"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class Buckets:
+    """Padded shapes: utterances of up to frames[i] frames are padded to exactly (frames[i], text[i])."""
+
+    frames: tuple[int, ...]
+    text: tuple[int, ...]
+
+
+def make_buckets(n_frames: np.ndarray, text_lengths: np.ndarray, count: int, multiple: int) -> Buckets:
+    """Equal-count length buckets (quantiles of the frame counts), each a multiple of `multiple` frames.
+
+    A handful of fixed shapes keeps traced / XLA steps from recompiling per batch while cutting padding.
+    """
+    edges = np.quantile(n_frames, np.linspace(0, 1, count + 1)[1:])
+    frames = sorted({int(np.ceil(e / multiple) * multiple) for e in edges})
+    text, lower = [], 0
+    for upper in frames:
+        inside = (n_frames > lower) & (n_frames <= upper)
+        text.append(int(text_lengths[inside].max()) if inside.any() else 1)
+        lower = upper
+    return Buckets(tuple(frames), tuple(text))
+
+
+def padding_fraction(n_frames: np.ndarray, buckets: Buckets) -> float:
+    """Share of padded (wasted) frames when every utterance is padded to its bucket's length."""
+    index = np.searchsorted(np.asarray(buckets.frames), n_frames)
+    padded = np.asarray(buckets.frames)[index]
+    return float(1.0 - n_frames.sum() / padded.sum())
+
+
+def make_dataset(
+    info: DataInfo,
+    split: str,
+    batch_size: int,
+    buckets: Buckets,
+    config: AudioConfig = AudioConfig(),
+    shuffle_buffer: int = 2048,
+    seed: int | None = None,
+    repeat: bool = True,
+    keep_text: bool = False,
+) -> tf.data.Dataset:
+    """Batches of dense features; spectrogram frames past n_frames hold the normalized log floor."""
+    files = split_files(info.data_dir, split)
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle_buffer:
+        ds = ds.shuffle(len(files), seed=seed)
+    ds = ds.interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP"),
+        cycle_length=min(len(files), 4),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=seed is not None,
+    )
+    if shuffle_buffer:
+        ds = ds.shuffle(shuffle_buffer, seed=seed)
+    if repeat:
+        ds = ds.repeat()
+    keep = MODEL_FEATURES + ((features.ID, features.TEXT) if keep_text else ())
+
+    def parse(serialized):
+        example = features.parse_example(serialized, config)
+        out = {k: example[k] for k in keep}
+        for k in (features.TEXT_IDS, features.TEXT_LENGTH, features.N_FRAMES):
+            out[k] = tf.cast(out[k], tf.int32)
+        return out
+
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    frame_bounds = tf.constant(buckets.frames, tf.int64)
+    text_bounds = tf.constant(buckets.text, tf.int64)
+    bins = features.bins_per_frame(config)
+
+    def bucket_of(example):
+        n = tf.cast(example[features.N_FRAMES], tf.int64)
+        return tf.minimum(tf.reduce_sum(tf.cast(frame_bounds < n, tf.int64)), len(buckets.frames) - 1)
+
+    def batch_bucket(key, window):
+        shapes = {
+            features.TEXT_IDS: tf.reshape(text_bounds[key], [1]),
+            features.TEXT_LENGTH: [],
+            features.N_FRAMES: [],
+            features.MEL: tf.stack([frame_bounds[key], bins[features.MEL]]),
+            features.LINEAR: tf.stack([frame_bounds[key], bins[features.LINEAR]]),
+        }
+        shapes.update({k: [] for k in keep if k not in shapes})
+        return window.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=True)
+
+    # Longer than the last bucket (a rerun of preprocessing with a larger --max_seconds): cannot be padded to a
+    # fixed shape, so it is left out here and counted by inspect_data's caller.
+    ds = ds.filter(lambda e: tf.cast(e[features.N_FRAMES], tf.int64) <= frame_bounds[-1])
+    ds = ds.group_by_window(bucket_of, batch_bucket, window_size=batch_size)
+    floors = {k: tf.constant(v) for k, v in info.floor_values(config).items()}
+
+    def pad_with_floor(batch):
+        frames = tf.shape(batch[features.MEL])[1]
+        real = tf.sequence_mask(batch[features.N_FRAMES], frames)[..., None]  # [N, T, 1]
+        for name, floor in floors.items():
+            batch[name] = tf.where(real, batch[name], floor)
+        return batch
+
+    return ds.map(pad_with_floor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,121 @@
+"""Autoregressive attention decoder: pre-net -> attention RNN -> attention -> decoder RNNs -> r frames + stop."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from tacotron.attention import attention_context, make_attention
+from tacotron.config import TacotronConfig
+from tacotron.modules import Prenet, dropout_masks
+
+
+class AttentionDecoder(layers.Layer):
+    """Tacotron decoder (section 3.3) run as one `keras.ops.scan` over decoder steps.
+
+    Each step reads one input frame: the true previous frame (teacher forcing), or the model's own previous
+    prediction (scheduled sampling, free-running synthesis), chosen per step and utterance by `use_truth`.
+    Random numbers (pre-net dropout) are drawn before the scan, so the same code runs on TensorFlow and JAX.
+    """
+
+    def __init__(self, config: TacotronConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        c = config
+        self.prenet = Prenet(c.decoder_prenet_units, c.prenet_dropout, name="prenet")
+        self.attention_rnn = layers.GRUCell(c.attention_rnn_units, name="attention_rnn")
+        self.attention = make_attention(
+            c.attention,
+            units=c.attention_units,
+            filters=c.location_filters,
+            kernel_size=c.location_kernel_size,
+            name="attention",
+        )
+        self.decoder_input = layers.Dense(c.decoder_rnn_units, name="decoder_input")
+        self.decoder_rnns = [
+            layers.GRUCell(c.decoder_rnn_units, name=f"decoder_rnn_{i}") for i in range(c.decoder_rnn_layers)
+        ]
+        self.frame_projection = layers.Dense(c.num_mels * c.reduction_factor, name="frame_projection")
+        self.stop_projection = layers.Dense(1, name="stop_projection")
+        self.seed = keras.random.SeedGenerator(4321)
+
+    def build(self, memory_shape):
+        # Every weight must exist before the scan traces the step function.
+        c = self.config
+        n, t_in, memory_dim = memory_shape
+        self.prenet.build((n, c.num_mels))
+        self.attention_rnn.build((n, self.prenet.units[-1] + memory_dim))
+        self.attention.build(memory_shape, (n, c.attention_rnn_units))
+        self.decoder_input.build((n, c.attention_rnn_units + memory_dim))
+        for cell in self.decoder_rnns:
+            cell.build((n, c.decoder_rnn_units))
+        self.frame_projection.build((n, c.decoder_rnn_units + memory_dim))
+        self.stop_projection.build((n, c.decoder_rnn_units + memory_dim))
+
+    def call(self, memory, text_mask, input_frames, use_truth):
+        """Decode T_dec steps.
+
+        memory: [N, T_in, D] encoder outputs; text_mask: [N, T_in] bool;
+        input_frames: [N, T_dec, num_mels] the true frame before each step (the go frame, zeros, first);
+        use_truth: [N, T_dec] 1.0 where a step reads the true frame, 0.0 where it reads its own prediction.
+        Returns mel frames [N, T_dec * r, num_mels], stop logits [N, T_dec], alignments [N, T_dec, T_in].
+        """
+        c = self.config
+        n, t_dec = ops.shape(input_frames)[0], ops.shape(input_frames)[1]
+        dtype = self.compute_dtype
+        keys = self.attention.prepare(memory)  # [N, T_in, attention_units]
+        fmask = ops.cast(text_mask, "float32")  # [N, T_in]
+        # Pre-net dropout stays on at inference too (Tacotron 2 section 2.3): it is the decoder's only noise source.
+        masks = [dropout_masks((t_dec, n, u), c.prenet_dropout, self.seed) for u in self.prenet.units]
+        xs = (
+            ops.transpose(ops.cast(input_frames, "float32"), (1, 0, 2)),  # [T_dec, N, num_mels]
+            ops.transpose(ops.cast(use_truth, "float32"), (1, 0))[..., None],  # [T_dec, N, 1]
+            masks,  # per pre-net layer: [T_dec, N, units]
+        )
+
+        def zeros(*shape, dtype=dtype):
+            return ops.zeros(shape, dtype=dtype)
+
+        t_in, memory_dim = ops.shape(memory)[1], ops.shape(memory)[2]
+        init = {
+            "attention_h": zeros(n, c.attention_rnn_units),
+            "decoder_h": [zeros(n, c.decoder_rnn_units) for _ in self.decoder_rnns],
+            "context": zeros(n, memory_dim),
+            "cumulative": zeros(n, t_in, dtype="float32"),
+            "frames": zeros(n, c.num_mels * c.reduction_factor, dtype="float32"),
+            "stop": zeros(n, 1, dtype="float32"),
+            "alignment": zeros(n, t_in, dtype="float32"),
+        }
+
+        def step(carry, x):
+            true_frame, truth, step_masks = x
+            own_frame = ops.stop_gradient(carry["frames"][:, -c.num_mels :])  # last of the r frames: [N, num_mels]
+            frame = truth * true_frame + (1.0 - truth) * own_frame  # [N, num_mels]
+            p = self.prenet(ops.cast(frame, dtype), masks=step_masks)  # [N, prenet_units[-1]]
+            attention_h, _ = self.attention_rnn(ops.concatenate([p, carry["context"]], -1), [carry["attention_h"]])
+            alignment, cumulative = self.attention(attention_h, keys, carry["cumulative"], fmask)  # [N, T_in] x2
+            context = attention_context(alignment, memory)  # [N, D]
+            h = self.decoder_input(ops.concatenate([attention_h, context], -1))  # [N, decoder_rnn_units]
+            decoder_h = []
+            for cell, state in zip(self.decoder_rnns, carry["decoder_h"], strict=True):
+                out, _ = cell(h, [state])
+                h = h + out  # residual connections (Tacotron section 3.3)
+                decoder_h.append(out)
+            out = ops.concatenate([h, context], -1)  # [N, decoder_rnn_units + D]
+            carry = {
+                "attention_h": attention_h,
+                "decoder_h": decoder_h,
+                "context": context,
+                "cumulative": cumulative,
+                "frames": ops.cast(self.frame_projection(out), "float32"),  # [N, r * num_mels]
+                "stop": ops.cast(self.stop_projection(out), "float32"),  # [N, 1]
+                "alignment": alignment,
+            }
+            # keras.ops.scan on TensorFlow requires the per-step output to mirror the carry (see DESIGN.md).
+            return carry, carry
+
+        _, ys = ops.scan(step, init, xs)
+        frames = ops.reshape(ops.transpose(ys["frames"], (1, 0, 2)), (n, -1, c.num_mels))  # [N, T_dec * r, num_mels]
+        stop_logits = ops.transpose(ys["stop"][..., 0], (1, 0))  # [N, T_dec]
+        alignments = ops.transpose(ys["alignment"], (1, 0, 2))  # [N, T_dec, T_in]
+        return frames, stop_logits, alignments

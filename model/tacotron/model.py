@@ -1,0 +1,154 @@
+"""Tacotron (Wang et al. 2017): characters -> mel frames (attention decoder) -> linear spectrogram (post-net)."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+from keras.src.losses.loss import scale_loss_for_distribution
+
+from tacotron import alignment, features, losses
+from tacotron.config import LossConfig, TacotronConfig
+from tacotron.decoder import AttentionDecoder
+from tacotron.modules import CBHG, Prenet
+
+
+class Tacotron(keras.Model):
+    """Inputs (a dict, as the input pipeline yields it):
+    text_ids [N, T_in] int (0 = padding), text_length [N], mel [N, T_out, num_mels] (T_out a multiple of r;
+    teacher frames and target), n_frames [N]. Outputs: mel, linear, stop_logits, alignments.
+    """
+
+    def __init__(self, config: TacotronConfig, loss_config: LossConfig = LossConfig(), **kwargs):
+        super().__init__(**kwargs)
+        if config.vocab_size < 2:
+            raise ValueError("TacotronConfig.vocab_size must be set from the data's vocabulary")
+        self.config = config
+        self.loss_config = loss_config
+        c = config
+        self.embedding = layers.Embedding(c.vocab_size, c.embedding_dim, name="embedding")
+        self.encoder_prenet = Prenet(c.encoder_prenet_units, c.prenet_dropout, name="encoder_prenet")
+        self.encoder_cbhg = CBHG(
+            c.encoder_conv_bank_k,
+            c.encoder_channels,
+            (c.encoder_channels, c.encoder_prenet_units[-1]),
+            c.encoder_highway_layers,
+            c.encoder_channels,
+            name="encoder_cbhg",
+        )
+        self.decoder = AttentionDecoder(c, name="decoder")
+        self.post_cbhg = CBHG(
+            c.post_conv_bank_k,
+            c.post_channels,
+            (c.post_projection_channels, c.num_mels),
+            c.post_highway_layers,
+            c.post_channels,
+            name="post_cbhg",
+        )
+        self.linear_projection = layers.Dense(c.num_freq, name="linear_projection")
+        # Training steps taken, kept in the weights so schedules (guided attention, scheduled sampling) resume.
+        self.step = self.add_weight(
+            shape=(), dtype="int32", initializer="zeros", trainable=False, aggregation="only_first_replica", name="step"
+        )
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (
+                "mel_loss",
+                "linear_loss",
+                "stop_loss",
+                "attention_loss",
+                "focus",
+                "diagonality",
+                "alignment_score",
+            )
+        }
+        # Steps whose loss was not finite since the last metrics reset (the optimizer skipped them).
+        self.bad_steps = keras.metrics.Sum(name="bad_steps")
+
+    def call(self, inputs, training=None):
+        c = self.config
+        r = c.reduction_factor
+        text_ids = inputs[features.TEXT_IDS]  # [N, T_in]
+        mel = ops.cast(inputs[features.MEL], "float32")  # [N, T_out, num_mels]
+        n, t_out = ops.shape(mel)[0], ops.shape(mel)[1]
+        text_mask = text_ids > 0  # [N, T_in]
+
+        # Encoder: embedding -> pre-net -> CBHG.
+        x = self.embedding(text_ids)  # [N, T_in, embedding_dim]
+        x = self.encoder_prenet(x, training=training)  # [N, T_in, 128]
+        memory = self.encoder_cbhg(x, text_mask, training=training)  # [N, T_in, 2 * encoder_channels]
+
+        # Decoder input: the go frame (zeros: the mean frame after normalization), then the last frame of each r.
+        go = ops.zeros((n, 1, c.num_mels), dtype="float32")
+        previous = mel[:, r - 1 : t_out - 1 : r, :]  # [N, T_dec - 1, num_mels]
+        input_frames = ops.concatenate([go, previous], axis=1)  # [N, T_dec, num_mels]
+        use_truth = self._teacher_forcing_mask(n, t_out // r, training)  # [N, T_dec]
+        mel_out, stop_logits, alignments = self.decoder(memory, text_mask, input_frames, use_truth)
+        # mel_out: [N, T_out, num_mels]; stop_logits: [N, T_dec]; alignments: [N, T_dec, T_in]
+
+        # Post-net: CBHG over the whole predicted mel sequence -> linear spectrogram.
+        frame_mask = losses.sequence_mask(inputs[features.N_FRAMES], t_out) > 0  # [N, T_out]
+        post = self.post_cbhg(ops.cast(mel_out, self.compute_dtype), frame_mask, training=training)  # [N, T_out, 256]
+        linear = ops.cast(self.linear_projection(post), "float32")  # [N, T_out, num_freq]
+        if training:
+            self.step.assign_add(1)
+        return {"mel": mel_out, "linear": linear, "stop_logits": stop_logits, "alignments": alignments}
+
+    def _teacher_forcing_mask(self, n, t_dec, training):
+        """1.0 = feed the true previous frame; scheduled sampling feeds the model's own with rising probability."""
+        lc = self.loss_config
+        if not training or lc.scheduled_sampling_max <= 0:
+            return ops.ones((n, t_dec), dtype="float32")
+        span = max(lc.scheduled_sampling_end - lc.scheduled_sampling_start, 1)
+        progress = ops.clip((ops.cast(self.step, "float32") - lc.scheduled_sampling_start) / span, 0.0, 1.0)
+        p_own = lc.scheduled_sampling_max * progress
+        return ops.cast(keras.random.uniform((n, t_dec), seed=self.decoder.seed) >= p_own, "float32")
+
+    def loss_parts(self, x, y_pred) -> dict:
+        """Every loss term, masked to real frames, steps and characters; also used by evaluation."""
+        c, lc = self.config, self.loss_config
+        mel, linear = x[features.MEL], x[features.LINEAR]
+        t_out = ops.shape(mel)[1]
+        frame_mask = losses.sequence_mask(x[features.N_FRAMES], t_out)  # [N, T_out]
+        t_dec = ops.shape(y_pred["stop_logits"])[1]
+        dec_lengths = losses.decoder_steps(x[features.N_FRAMES], c.reduction_factor)  # [N]
+        step_mask = losses.sequence_mask(dec_lengths, t_dec)  # [N, T_dec]
+        targets = losses.stop_targets(x[features.N_FRAMES], c.reduction_factor, t_dec)
+        return {
+            "mel_loss": losses.masked_l1(mel, y_pred["mel"], frame_mask),
+            "linear_loss": losses.masked_l1(linear, y_pred["linear"], frame_mask),
+            "stop_loss": losses.stop_loss(y_pred["stop_logits"], targets, step_mask, lc.stop_positive_weight),
+            "attention_loss": losses.guided_attention_loss(
+                y_pred["alignments"], dec_lengths, x[features.TEXT_LENGTH], lc.guided_attention_sigma
+            ),
+        }
+
+    def total_loss(self, parts: dict):
+        lc = self.loss_config
+        guided_weight = lc.guided_attention_weight * ops.power(
+            lc.guided_attention_decay, ops.cast(self.step, "float32")
+        )
+        return (
+            lc.mel_weight * parts["mel_loss"]
+            + lc.linear_weight * parts["linear_loss"]
+            + lc.stop_weight * parts["stop_loss"]
+            + guided_weight * parts["attention_loss"]
+        )
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Gradients are summed over replicas under tf.distribute; the loss is a per-replica mean.
+        return scale_loss_for_distribution(self.total_loss(self.loss_parts(x, y_pred)))
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        parts = self.loss_parts(x, y_pred)
+        # (Model variables such as `step` are not readable here on JAX, so finiteness is judged from the parts.)
+        finite = ops.all(ops.stack([ops.isfinite(v) for v in parts.values()]))
+        self.bad_steps.update_state(1.0 - ops.cast(finite, "float32"))
+        dec_lengths = losses.decoder_steps(x[features.N_FRAMES], self.config.reduction_factor)
+        a = y_pred["alignments"]
+        parts["focus"] = ops.mean(alignment.focus(a, dec_lengths))
+        parts["diagonality"] = ops.mean(alignment.diagonality(a, dec_lengths, x[features.TEXT_LENGTH]))
+        parts["alignment_score"] = ops.mean(alignment.alignment_score(a, dec_lengths, x[features.TEXT_LENGTH]))
+        for name, value in parts.items():
+            # A non-finite step is skipped by the optimizer; keep it out of the running means too.
+            self.trackers[name].update_state(value, sample_weight=ops.cast(ops.isfinite(value), "float32"))
+        return self.get_metrics_result()

@@ -1,0 +1,141 @@
+"""Tacotron building blocks: pre-net, highway network, CBHG (encoder and post-net), in backend-agnostic Keras 3."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers, ops
+
+
+def dropout_masks(shape: Sequence[int], rate: float, seed: keras.random.SeedGenerator) -> keras.KerasTensor:
+    """Inverted-dropout multipliers drawn up front, so a scan body stays free of random state (JAX-friendly)."""
+    keep = ops.cast(keras.random.uniform(shape, seed=seed) >= rate, "float32")
+    return keep / (1.0 - rate)
+
+
+class Prenet(layers.Layer):
+    """Bottleneck of dense ReLU layers with dropout (Tacotron section 3.1)."""
+
+    def __init__(self, units: Sequence[int], rate: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.units = tuple(units)
+        self.rate = rate
+        self.dense = [layers.Dense(u, activation="relu", name=f"dense_{i}") for i, u in enumerate(self.units)]
+        self.seed = keras.random.SeedGenerator(1234)
+
+    def build(self, input_shape):
+        for dense in self.dense:
+            dense.build(input_shape)
+            input_shape = (*input_shape[:-1], dense.units)
+
+    def call(self, x, masks=None, training=None):
+        """`masks`: one dropout multiplier tensor per layer (see `dropout_masks`); drawn here when None."""
+        for i, dense in enumerate(self.dense):
+            x = dense(x)
+            if masks is not None:
+                x = x * ops.cast(masks[i], x.dtype)
+            elif training and self.rate > 0:
+                x = x * ops.cast(dropout_masks(ops.shape(x), self.rate, self.seed), x.dtype)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units[-1])
+
+
+class Highway(layers.Layer):
+    """y = H(x) * T(x) + x * (1 - T(x)) (Srivastava et al. 2015); the gate starts closed (bias -1)."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.h = layers.Dense(units, activation="relu", name="h")
+        self.t = layers.Dense(units, activation="sigmoid", bias_initializer=keras.initializers.Constant(-1.0), name="t")
+
+    def build(self, input_shape):
+        self.h.build(input_shape)
+        self.t.build(input_shape)
+
+    def call(self, x):
+        gate = self.t(x)
+        return self.h(x) * gate + x * (1.0 - gate)
+
+
+class MaskedConv1D(layers.Layer):
+    """Conv1D + batch norm whose output is zero on padded frames, so padding never leaks into real frames."""
+
+    def __init__(self, filters: int, kernel_size: int, activation: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = layers.Conv1D(filters, kernel_size, padding="same", name="conv")
+        self.norm = layers.BatchNormalization(name="norm")
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        self.norm.build((*input_shape[:-1], self.conv.filters))
+
+    def call(self, x, mask, training=None):
+        # mask: [N, T, 1] float
+        y = self.conv(x * mask)
+        y = self.norm(y, training=training, mask=mask[..., 0] > 0)
+        return self.activation(y) * mask
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.conv.filters)
+
+
+class CBHG(layers.Layer):
+    """1-D convolution bank + highway network + bidirectional GRU (Tacotron section 3.2)."""
+
+    def __init__(
+        self,
+        bank_k: int,
+        bank_channels: int,
+        projections: Sequence[int],
+        highway_layers: int,
+        gru_units: int,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.bank = [MaskedConv1D(bank_channels, k, "relu", name=f"bank_{k}") for k in range(1, bank_k + 1)]
+        self.pool = layers.MaxPooling1D(pool_size=2, strides=1, padding="same")
+        activations = ["relu"] * (len(projections) - 1) + [None]
+        pairs = enumerate(zip(projections, activations, strict=True))
+        self.projections = [MaskedConv1D(c, 3, a, name=f"projection_{i}") for i, (c, a) in pairs]
+        self.highway_units = gru_units
+        self.pre_highway = layers.Dense(gru_units, name="pre_highway")
+        self.highways = [Highway(gru_units, name=f"highway_{i}") for i in range(highway_layers)]
+        self.gru = layers.Bidirectional(layers.GRU(gru_units, return_sequences=True), name="bigru")
+        self.out_units = 2 * gru_units
+
+    def build(self, input_shape):
+        n, t, _ = input_shape
+        for conv in self.bank:
+            conv.build(input_shape)
+        shape = (n, t, sum(c.conv.filters for c in self.bank))
+        for conv in self.projections:
+            conv.build(shape)
+            shape = (n, t, conv.conv.filters)
+        if shape[-1] != input_shape[-1]:
+            raise ValueError(
+                f"CBHG residual needs the last projection ({shape[-1]}) to match the input ({input_shape})"
+            )
+        self.pre_highway.build(shape)
+        for highway in self.highways:
+            highway.build((n, t, self.highway_units))
+        self.gru.build((n, t, self.highway_units))
+
+    def call(self, x, mask, training=None):
+        # x: [N, T, C_in]; mask: [N, T] bool
+        fmask = ops.cast(mask, x.dtype)[..., None]  # [N, T, 1]
+        y = ops.concatenate([conv(x, fmask, training=training) for conv in self.bank], axis=-1)  # [N, T, K * C]
+        y = self.pool(y) * fmask  # [N, T, K * C]
+        for conv in self.projections:
+            y = conv(y, fmask, training=training)  # [N, T, C_proj]
+        y = y + x  # residual: [N, T, C_in]
+        y = self.pre_highway(y)  # [N, T, gru_units]
+        for highway in self.highways:
+            y = highway(y)  # [N, T, gru_units]
+        return self.gru(y, mask=mask) * fmask  # [N, T, 2 * gru_units]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.out_units)

@@ -1,0 +1,331 @@
+"""tacotron-train: Keras `fit` over the bucketed input pipeline, with scaled learning rate, checkpoints and resume."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from importlib import resources
+
+import gin
+
+# Keras reads the backend once, at import. JAX is the default because it measured faster for this model (see
+# docs/BENCHMARKS.md, benchmarks/train_throughput.py); KERAS_BACKEND=tensorflow selects the other.
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train; the model itself is TacotronConfig, the loss LossConfig."""
+
+    steps: int = 100_000
+    batch_size: int = 32  # global, over all replicas and workers
+    # Large batches (Goyal et al. 2017; You et al. 2019): the learning rate is tuned at reference_batch_size and
+    # scaled to batch_size by lr_scaling, after warmup_steps of linear warmup.
+    learning_rate: float = 1e-3
+    reference_batch_size: int = 32
+    lr_scaling: str = "sqrt"
+    warmup_steps: int = 1000
+    decay: str = "cosine"
+    decay_steps: int = 0  # 0: decay over the whole run (steps - warmup_steps)
+    min_learning_rate: float = 1e-5
+    optimizer: str = "adam"  # or "lamb"
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    accumulation_steps: int = 1  # effective batch = batch_size * accumulation_steps
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights
+    jit_compile: bool = True  # XLA; the TensorFlow backend cannot compile the decoder's scan, so it ignores this
+    # Input pipeline.
+    bucket_count: int = 4
+    shuffle_buffer: int = 2048
+    seed: int = 0
+    # Visibility and safety.
+    log_every: int = 50
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    image_every: int = 500
+    audio_every: int = 2000
+    alignment_threshold: float = 0.5
+    max_bad_steps: int = 10
+
+
+class UsageError(Exception):
+    """A bad flag, gin binding, or data folder; reported as one line, exit code 2."""
+
+
+class Preempted(Exception):
+    """SIGTERM arrived; a checkpoint at the current step was written before stopping."""
+
+
+def find_gin_file(name: str) -> str:
+    """A path, or the name of a config shipped in the package (tiny, tiny.gin, base_8khz, large_batch)."""
+    if os.path.exists(name):
+        return name
+    shipped = resources.files("tacotron.configs")
+    for candidate in (name, name + ".gin"):
+        if shipped.joinpath(candidate).is_file():
+            return str(shipped.joinpath(candidate))
+    available = sorted(p.name for p in shipped.iterdir() if p.name.endswith(".gin"))
+    raise UsageError(f"--gin_file {name!r}: no such file, and not a shipped config ({', '.join(available)})")
+
+
+def parse_gin(files: list[str], params: list[str]) -> None:
+    import tacotron.config  # noqa: F401  (registers TacotronConfig and LossConfig with gin)
+
+    gin.clear_config()
+    # Shipped configs `include` each other by bare name.
+    gin.add_config_file_search_path(str(resources.files("tacotron.configs")))
+    paths = [find_gin_file(f) for f in files]
+    try:
+        gin.parse_config_files_and_bindings(paths, params, finalize_config=False)
+    except (ValueError, KeyError, SyntaxError) as e:
+        # gin appends the file/line context on later lines; the first line names the binding.
+        raise UsageError(f"gin: {str(e).strip().splitlines()[0]}") from None
+
+
+def distribution_setup(global_batch: int):
+    """(strategy or None, replica count, task index) for this process; UsageError if the batch cannot be split."""
+    import keras
+
+    strategy, replicas, task_index = None, 1, 0
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if "TF_CONFIG" in os.environ:
+            # Set by the Kubeflow Training Operator (TFJob) or by hand: one process per worker.
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
+            # Without a "chief" task, worker 0 is the chief (the TF_CONFIG convention).
+            task_index = task.get("index", 0) + (1 if task.get("type") == "worker" and _has_chief() else 0)
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            strategy = tf.distribute.MirroredStrategy()
+        else:
+            strategy = tf.distribute.get_strategy()
+        replicas = strategy.num_replicas_in_sync
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        if jax.device_count() > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel())
+        replicas = jax.device_count()
+        task_index = jax.process_index()
+    if global_batch % replicas:
+        raise UsageError(f"batch size {global_batch} does not divide across {replicas} replicas")
+    return strategy, replicas, task_index
+
+
+def _has_chief() -> bool:
+    return "chief" in json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+
+
+def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
+    """Train until global step `steps` (TrainConfig.steps when None), resuming from model_dir. Gin must be parsed."""
+    import keras
+    import numpy as np
+
+    from tacotron import dataset
+    from tacotron.audio import AudioConfig
+    from tacotron.callbacks import (
+        Checkpointer,
+        MetricsLogger,
+        NonFiniteGuard,
+        SampleWriter,
+        TensorBoardWriter,
+        TrainingError,
+        list_checkpoints,
+        restore_latest,
+    )
+    from tacotron.config import LossConfig, TacotronConfig
+    from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
+    from tacotron.model import Tacotron
+    from tacotron.optimizers import make_optimizer
+
+    cfg = TrainConfig()
+    total_steps = steps if steps is not None else cfg.steps
+    if total_steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {total_steps}")
+    audio_config = AudioConfig()
+    try:
+        info = dataset.inspect_data(data_dir, audio_config)
+    except dataset.DataError as e:
+        raise UsageError(str(e)) from None
+    model_config = dataclasses.replace(TacotronConfig(), vocab_size=info.vocab_size)
+    loss_config = LossConfig()
+    strategy, replicas, task_index = distribution_setup(cfg.batch_size)
+    is_chief = task_index == 0
+    if cfg.mixed_precision:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+
+    r = model_config.reduction_factor
+    # Buckets cover both splits, so evaluation batches fit the same shapes.
+    buckets = dataset.make_buckets(
+        np.concatenate(list(info.n_frames.values())),
+        np.concatenate(list(info.text_lengths.values())),
+        cfg.bucket_count,
+        r,
+    )
+    padding = dataset.padding_fraction(info.n_frames["train"], buckets)
+    if len(info.n_frames["train"]) < cfg.batch_size:
+        raise UsageError(
+            f"the train split has {len(info.n_frames['train'])} utterances, fewer than one batch ({cfg.batch_size})"
+        )
+
+    peak_lr = scaled_learning_rate(
+        cfg.learning_rate, cfg.reference_batch_size, cfg.batch_size * cfg.accumulation_steps, cfg.lr_scaling
+    )
+    schedule = WarmupDecay(
+        peak_lr,
+        cfg.warmup_steps,
+        cfg.decay,
+        cfg.decay_steps or max(total_steps - cfg.warmup_steps, 1),
+        cfg.min_learning_rate,
+    )
+    os.makedirs(model_dir, exist_ok=True)
+    print(
+        f"backend {keras.backend.backend()}, {replicas} replica(s); batch {cfg.batch_size}, "
+        f"peak learning rate {peak_lr:.3g} ({cfg.lr_scaling} scaling from {cfg.learning_rate:g} at batch "
+        f"{cfg.reference_batch_size}); buckets {list(buckets.frames)} frames, padding {padding:.1%}",
+        flush=True,
+    )
+
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = Tacotron(model_config, loss_config)
+        first = dataset.make_dataset(info, "train", cfg.batch_size, buckets, audio_config, shuffle_buffer=0)
+        model(next(iter(first)), training=False)  # build every weight before loading or tracing
+        model.compile(
+            optimizer=make_optimizer(
+                cfg.optimizer, schedule, cfg.clip_norm, cfg.accumulation_steps, cfg.weight_decay or None
+            ),
+            jit_compile=cfg.jit_compile and keras.backend.backend() == "jax",
+        )
+        model.optimizer.build(model.trainable_variables)
+        start_step = restore_latest(model, model_dir)
+    with open(os.path.join(model_dir, "config.gin"), "w") as f:
+        f.write(gin.config_str())
+    summary = {
+        "start_step": start_step,
+        "steps": total_steps,
+        "padding_fraction": padding,
+        "peak_learning_rate": peak_lr,
+        "backend": keras.backend.backend(),
+        "replicas": replicas,
+    }
+    if start_step >= total_steps:
+        print(f"{model_dir} is already at step {start_step} >= {total_steps}; nothing to do", flush=True)
+        return summary | {"final_step": start_step}
+    if start_step:
+        print(f"resuming from step {start_step}", flush=True)
+
+    # A different shuffle seed after a resume, so the run does not replay the batches it already trained on.
+    train_data = dataset.make_dataset(
+        info,
+        "train",
+        cfg.batch_size,
+        buckets,
+        audio_config,
+        shuffle_buffer=cfg.shuffle_buffer,
+        seed=cfg.seed * 1_000_003 + start_step,
+    )
+    if strategy is not None and replicas > 1:
+        import tensorflow as tf
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train_data = train_data.with_options(options)
+
+    checkpointer = Checkpointer(
+        model_dir,
+        start_step,
+        cfg.checkpoint_every,
+        cfg.keep_checkpoints,
+        {"data_seed": cfg.seed * 1_000_003 + start_step},
+    )
+    guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
+    callbacks = [guard]
+    if is_chief:
+        writer = TensorBoardWriter(os.path.join(model_dir, "tensorboard"))
+        split = "eval" if len(info.n_frames["eval"]) else "train"
+        sample = next(iter(dataset.make_dataset(info, split, 1, buckets, audio_config, shuffle_buffer=0)))
+        callbacks += [
+            checkpointer,
+            MetricsLogger(
+                model_dir,
+                start_step,
+                total_steps,
+                cfg.log_every,
+                cfg.batch_size,
+                cfg.alignment_threshold,
+                guard,
+                writer,
+            ),
+            SampleWriter(
+                sample,
+                writer,
+                start_step,
+                cfg.image_every,
+                cfg.audio_every,
+                info.linear_mean,
+                info.linear_std,
+                audio_config,
+            ),
+        ]
+    else:
+        # Other workers log to their own folder; only the chief writes checkpoints (shared storage, one writer).
+        worker_dir = os.path.join(model_dir, f"worker-{task_index}")
+        os.makedirs(worker_dir, exist_ok=True)
+        callbacks += [
+            MetricsLogger(
+                worker_dir, start_step, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold, guard
+            )
+        ]
+    model.fit(train_data, epochs=1, steps_per_epoch=total_steps - start_step, callbacks=callbacks, verbose=0)
+    if is_chief:
+        with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
+            f.write(gin.operative_config_str())
+    if guard.failed_at is not None:
+        last = max((s for s, _ in list_checkpoints(model_dir)), default=0)
+        raise TrainingError(
+            f"loss was not finite for {cfg.max_bad_steps} consecutive steps (up to step "
+            f"{guard.failed_at}); stopped. Last good checkpoint: step {last} in {model_dir}"
+        )
+    if checkpointer.preempted:
+        raise Preempted(f"SIGTERM: saved a checkpoint at step {checkpointer.step} in {model_dir}")
+    return summary | {"final_step": checkpointer.step}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tacotron-train", description=__doc__)
+    parser.add_argument("--data", required=True, help="output folder of python -m pipelines.preprocess")
+    parser.add_argument("--model_dir", required=True, help="checkpoints, metrics.jsonl, TensorBoard logs; resumed from")
+    parser.add_argument("--gin_file", action="append", default=[], help="a .gin path or a shipped config name")
+    parser.add_argument("--gin_param", action="append", default=[], help="a binding, e.g. 'TrainConfig.batch_size=64'")
+    parser.add_argument("--steps", type=int, default=None, help="train until this global step (default: the config's)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from tacotron.callbacks import TrainingError
+
+    try:
+        parse_gin(args.gin_file or ["base_8khz"], args.gin_param)
+        summary = train(args.data, args.model_dir, args.steps)
+    except UsageError as e:
+        print(f"tacotron-train: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingError as e:
+        print(f"tacotron-train: error: {e}", file=sys.stderr)
+        return 1
+    except Preempted as e:
+        print(f"tacotron-train: {e}", file=sys.stderr)
+        return 143
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
