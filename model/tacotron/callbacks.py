@@ -236,6 +236,13 @@ class MetricsLogger(keras.callbacks.Callback):
         self.interval_start = now
         self._reset()
 
+    def on_train_end(self, logs=None):
+        # A fingerprint of the trained weights: workers trained in sync iff their fingerprints agree. (Batch-norm
+        # moving statistics are left out: each replica keeps its own.)
+        weights = [keras.ops.convert_to_numpy(w).astype(np.float64) for w in self.model.trainable_weights]
+        checksum = float(sum(np.sum(np.abs(w)) for w in weights))
+        self._write({"event": "end", "step": self.step, "weights_checksum": checksum})
+
     def _reset(self):
         self.examples = 0
         self.model.reset_metrics()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from tacotron.attention import attention_context, make_attention
@@ -67,11 +68,17 @@ class AttentionDecoder(layers.Layer):
         fmask = ops.cast(text_mask, "float32")  # [N, T_in]
         # Pre-net dropout stays on at inference too (Tacotron 2 section 2.3): it is the decoder's only noise source.
         masks = [dropout_masks((t_dec, n, u), c.prenet_dropout, self.seed) for u in self.prenet.units]
-        xs = (
-            ops.transpose(ops.cast(input_frames, "float32"), (1, 0, 2)),  # [T_dec, N, num_mels]
-            ops.transpose(ops.cast(use_truth, "float32"), (1, 0))[..., None],  # [T_dec, N, 1]
-            masks,  # per pre-net layer: [T_dec, N, units]
-        )
+        # One tensor per step, split inside: keras.ops.scan on TensorFlow fails on several xs whose step count is
+        # only known at run time (bucketed batches) because it compares their static lengths.
+        xs = ops.concatenate(
+            [
+                ops.transpose(ops.cast(input_frames, "float32"), (1, 0, 2)),  # [T_dec, N, num_mels]
+                ops.transpose(ops.cast(use_truth, "float32"), (1, 0))[..., None],  # [T_dec, N, 1]
+                *masks,  # per pre-net layer: [T_dec, N, units]
+            ],
+            axis=-1,
+        )  # [T_dec, N, num_mels + 1 + sum(prenet units)]
+        split_points = list(np.cumsum([c.num_mels, 1, *self.prenet.units[:-1]]))
 
         def zeros(*shape, dtype=dtype):
             return ops.zeros(shape, dtype=dtype)
@@ -88,7 +95,7 @@ class AttentionDecoder(layers.Layer):
         }
 
         def step(carry, x):
-            true_frame, truth, step_masks = x
+            true_frame, truth, *step_masks = ops.split(x, split_points, axis=-1)
             own_frame = ops.stop_gradient(carry["frames"][:, -c.num_mels :])  # last of the r frames: [N, num_mels]
             frame = truth * true_frame + (1.0 - truth) * own_frame  # [N, num_mels]
             p = self.prenet(ops.cast(frame, dtype), masks=step_masks)  # [N, prenet_units[-1]]

@@ -61,6 +61,8 @@ class Tacotron(keras.Model):
                 "alignment_score",
             )
         }
+        # Set by the trainer under MultiWorkerMirroredStrategy (see tacotron.train).
+        self.logs_as_vectors = False
         # Steps whose loss was not finite since the last metrics reset (the optimizer skipped them).
         self.bad_steps = keras.metrics.Sum(name="bad_steps")
 
@@ -151,4 +153,15 @@ class Tacotron(keras.Model):
         for name, value in parts.items():
             # A non-finite step is skipped by the optimizer; keep it out of the running means too.
             self.trackers[name].update_state(value, sample_weight=ops.cast(ops.isfinite(value), "float32"))
-        return self.get_metrics_result()
+        results = self.get_metrics_result()
+        if self.logs_as_vectors:
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, *args, **kwargs):
+        # TensorFlow backend only. Under MultiWorkerMirroredStrategy, Keras reduces a dict batch with
+        # strategy.reduce, which fails (keras-team/keras#20329). The trainer builds the model and the optimizer
+        # before fit, so the symbolic build has nothing left to do.
+        if self.built and self.optimizer is not None and self.optimizer.built:
+            return
+        super()._maybe_symbolic_build(*args, **kwargs)

@@ -148,6 +148,9 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     total_steps = steps if steps is not None else cfg.steps
     if total_steps < 1:
         raise UsageError(f"--steps must be at least 1, got {total_steps}")
+    # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op runs.
+    strategy, replicas, task_index = distribution_setup(cfg.batch_size)
+    is_chief = task_index == 0
     audio_config = AudioConfig()
     try:
         info = dataset.inspect_data(data_dir, audio_config)
@@ -155,8 +158,6 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         raise UsageError(str(e)) from None
     model_config = dataclasses.replace(TacotronConfig(), vocab_size=info.vocab_size)
     loss_config = LossConfig()
-    strategy, replicas, task_index = distribution_setup(cfg.batch_size)
-    is_chief = task_index == 0
     if cfg.mixed_precision:
         keras.config.set_dtype_policy("mixed_bfloat16")
 
@@ -203,6 +204,10 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
             jit_compile=cfg.jit_compile and keras.backend.backend() == "jax",
         )
         model.optimizer.build(model.trainable_variables)
+        if "TF_CONFIG" in os.environ and keras.backend.backend() == "tensorflow":
+            # Keras reduces logs across workers with strategy.reduce("MEAN", axis=0), which fails on scalars
+            # (tensorflow/tensorflow#72388): hand it shape-[1] logs, which it reduces back to scalars.
+            model.logs_as_vectors = True
         start_step = restore_latest(model, model_dir)
     with open(os.path.join(model_dir, "config.gin"), "w") as f:
         f.write(gin.config_str())
@@ -245,43 +250,29 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         {"data_seed": cfg.seed * 1_000_003 + start_step},
     )
     guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
-    callbacks = [guard]
+    # Only the chief writes checkpoints, TensorBoard and model_dir/metrics.jsonl (shared storage, one writer);
+    # other workers log to model_dir/worker-N.
+    log_dir = model_dir if is_chief else os.path.join(model_dir, f"worker-{task_index}")
+    os.makedirs(log_dir, exist_ok=True)
+    writer = TensorBoardWriter(os.path.join(model_dir, "tensorboard")) if is_chief else None
+    logger = MetricsLogger(
+        log_dir, start_step, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold, guard, writer
+    )
+    callbacks = [guard, logger]
     if is_chief:
-        writer = TensorBoardWriter(os.path.join(model_dir, "tensorboard"))
         split = "eval" if len(info.n_frames["eval"]) else "train"
         sample = next(iter(dataset.make_dataset(info, split, 1, buckets, audio_config, shuffle_buffer=0)))
-        callbacks += [
-            checkpointer,
-            MetricsLogger(
-                model_dir,
-                start_step,
-                total_steps,
-                cfg.log_every,
-                cfg.batch_size,
-                cfg.alignment_threshold,
-                guard,
-                writer,
-            ),
-            SampleWriter(
-                sample,
-                writer,
-                start_step,
-                cfg.image_every,
-                cfg.audio_every,
-                info.linear_mean,
-                info.linear_std,
-                audio_config,
-            ),
-        ]
-    else:
-        # Other workers log to their own folder; only the chief writes checkpoints (shared storage, one writer).
-        worker_dir = os.path.join(model_dir, f"worker-{task_index}")
-        os.makedirs(worker_dir, exist_ok=True)
-        callbacks += [
-            MetricsLogger(
-                worker_dir, start_step, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold, guard
-            )
-        ]
+        samples = SampleWriter(
+            sample,
+            writer,
+            start_step,
+            cfg.image_every,
+            cfg.audio_every,
+            info.linear_mean,
+            info.linear_std,
+            audio_config,
+        )
+        callbacks += [checkpointer, samples]
     model.fit(train_data, epochs=1, steps_per_epoch=total_steps - start_step, callbacks=callbacks, verbose=0)
     if is_chief:
         with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
@@ -294,7 +285,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         )
     if checkpointer.preempted:
         raise Preempted(f"SIGTERM: saved a checkpoint at step {checkpointer.step} in {model_dir}")
-    return summary | {"final_step": checkpointer.step}
+    return summary | {"final_step": logger.step}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
