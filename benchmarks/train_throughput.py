@@ -34,6 +34,8 @@ BACKENDS = ("jax", "tensorflow")
 MODES = ("traced", "eager")
 PADDINGS = ("bucketed", "pad_to_max")
 SHORT = {"jax": "JAX", "tensorflow": "TF"}
+# XLA compilations seen by JAX in this process (count, seconds); stays None on the TensorFlow backend.
+_JAX_COMPILES: dict | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,6 +91,8 @@ def run_worker(args: argparse.Namespace) -> None:
     from tacotron.train import TrainConfig, parse_gin
 
     backend = keras.backend.backend()
+    if backend == "jax":
+        _listen_to_jax_compiles()
     parse_gin([args.gin_file], args.gin_param)
     cfg = TrainConfig()
     audio_config = AudioConfig()
@@ -122,17 +126,20 @@ def run_worker(args: argparse.Namespace) -> None:
     }
 
     # Learning rate as the trainer sets it (it does not change the cost of a step, but keeps the step identical).
-    def make_model(batch_size: int, mode: str) -> keras.Model:
+    def make_model(batch_size: int, mode: str, first_batch: dict) -> keras.Model:
         keras.utils.clear_session(free_memory=True)
         keras.utils.set_random_seed(cfg.seed)
         peak = scaled_learning_rate(cfg.learning_rate, cfg.reference_batch_size, batch_size, cfg.lr_scaling)
         schedule = WarmupDecay(peak, cfg.warmup_steps, cfg.decay, cfg.decay_steps or cfg.steps, cfg.min_learning_rate)
         model = Tacotron(model_config, LossConfig())
+        # Built as tacotron.train builds it: every weight, then the optimizer's, before fit.
+        model({k: keras.ops.convert_to_tensor(v) for k, v in first_batch.items()}, training=False)
         model.compile(
             optimizer=make_optimizer(cfg.optimizer, schedule, cfg.clip_norm, 1, cfg.weight_decay or None),
             jit_compile=mode == "traced" and backend == "jax",  # TF: tf.function only (its scan cannot be XLA'd)
             run_eagerly=mode == "eager",
         )
+        model.optimizer.build(model.trainable_variables)
         return model
 
     for batch_size in args.batch_sizes:
@@ -151,7 +158,7 @@ def run_worker(args: argparse.Namespace) -> None:
             spec = {k: v for k, v in stream.element_spec.items() if k in dataset.MODEL_FEATURES}
             for mode in args.modes:
                 steps = args.steps if mode == "traced" else args.eager_steps
-                model = make_model(batch_size, mode)
+                model = make_model(batch_size, mode, warm[0])
                 row = _measure(model, warm, timed[:steps], spec)
                 row.update(backend=backend, mode=mode, padding=padding_name, batch_size=batch_size,
                            batch_collect_s=round(collect_s, 2), duplicate_examples_fraction=duplicates)
@@ -196,6 +203,25 @@ def _collect_batches(stream, shape_count: int, steps: int) -> tuple[list[dict], 
     return warm, timed, repeated / max(examples, 1)
 
 
+def _listen_to_jax_compiles() -> None:
+    """Count XLA compilations: a jit cache miss can recompile without re-running Python (e.g. new input layouts)."""
+    global _JAX_COMPILES
+    import jax.monitoring
+
+    _JAX_COMPILES = {"count": 0, "seconds": 0.0}
+
+    def listener(event: str, duration: float, **kwargs) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            _JAX_COMPILES["count"] += 1
+            _JAX_COMPILES["seconds"] += duration
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+
+
+def _compiles() -> tuple[int, float] | None:
+    return None if _JAX_COMPILES is None else (_JAX_COMPILES["count"], _JAX_COMPILES["seconds"])
+
+
 def _measure(model, warm: list[dict], timed: list[dict], spec: dict) -> dict:
     import keras
     import numpy as np
@@ -212,7 +238,6 @@ def _measure(model, warm: list[dict], timed: list[dict], spec: dict) -> dict:
         for v in model.trainable_variables:
             keras.ops.convert_to_numpy(v.value)
 
-    model({k: keras.ops.convert_to_tensor(v) for k, v in warm[0].items()}, training=False)  # build every weight
     traces = [0]
     step_fn = model.train_step
 
@@ -222,15 +247,26 @@ def _measure(model, warm: list[dict], timed: list[dict], spec: dict) -> dict:
         return step_fn(*a, **kw)
 
     model.train_step = counting_train_step
+    compiles_before = _compiles()
     start = time.perf_counter()
     model.fit(as_dataset(warm), epochs=1, steps_per_epoch=len(warm), verbose=0)
     block()
     warmup_s = time.perf_counter() - start
     traces_in_warmup = traces[0]
+    compiles_warm = _compiles()
     start = time.perf_counter()
     model.fit(as_dataset(timed), epochs=1, steps_per_epoch=len(timed), verbose=0)
     block()
     seconds = time.perf_counter() - start
+    compiles_timed = _compiles()
+    xla = {}
+    if compiles_before is not None:
+        xla = {
+            "xla_compiles_in_warmup": compiles_warm[0] - compiles_before[0],
+            "xla_compile_s_in_warmup": round(compiles_warm[1] - compiles_before[1], 2),
+            "xla_compiles_while_timed": compiles_timed[0] - compiles_warm[0],
+            "xla_compile_s_while_timed": round(compiles_timed[1] - compiles_warm[1], 2),
+        }
     examples = sum(len(b[features.N_FRAMES]) for b in timed)
     real = sum(int(np.sum(b[features.N_FRAMES])) for b in timed)
     padded = sum(b[features.MEL].shape[0] * b[features.MEL].shape[1] for b in timed)
@@ -247,6 +283,7 @@ def _measure(model, warm: list[dict], timed: list[dict], spec: dict) -> dict:
         "warmup_s": round(warmup_s, 2),
         "traces_in_warmup": traces_in_warmup,
         "retraces_while_timed": traces[0] - traces_in_warmup,
+        **xla,
     }
 
 

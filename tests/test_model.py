@@ -133,7 +133,7 @@ def test_alignment_scores_tell_diagonal_from_uniform_and_stuck():
     focus, diag = score(uniform)
     assert focus == pytest.approx(0.1) and diag < 0.5
     focus, diag = score(stuck)
-    assert focus == 1.0 and diag < 0.3
+    assert focus == 1.0 and diag < 0.35  # only the first steps, where the diagonal passes character 0
     assert float(alignment.alignment_score(diagonal, lengths, text)[0]) > 0.9
     assert float(alignment.alignment_score(uniform, lengths, text)[0]) < 0.1
 
@@ -202,23 +202,28 @@ def test_a_non_finite_step_is_not_applied():
         np.testing.assert_array_equal(a, b)
     logs = model.train_on_batch(batch(), return_dict=True)  # and training goes on
     assert math.isfinite(logs["loss"])
-    assert any(not np.array_equal(a, keras.ops.convert_to_numpy(b)) for a, b in zip(before, model.trainable_weights))
+    now = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, now, strict=True))
 
 
 def test_tiny_model_overfits_four_utterances(sample_data):
     info = dataset.inspect_data(str(sample_data))
     buckets = dataset.make_buckets(info.n_frames["train"], info.text_lengths["train"], 1, 4)
     four = next(iter(dataset.make_dataset(info, "train", 4, buckets, shuffle_buffer=0)))
+    frames = int(np.ceil(int(max(four["n_frames"])) / 4) * 4)
     four = {k: v.numpy() for k, v in four.items()}
+    four.update(mel=four["mel"][:, :frames], linear=four["linear"][:, :frames],
+                text_ids=four["text_ids"][:, : int(max(four["text_length"]))])
     config = dataclasses.replace(TINY, vocab_size=info.vocab_size, embedding_dim=32, decoder_rnn_units=64,
-                                 attention_rnn_units=64, prenet_dropout=0.1)
+                                 attention_rnn_units=64, prenet_dropout=0.0, post_channels=32,
+                                 post_projection_channels=64)
     model = Tacotron(config, LossConfig())
     model(four, training=False)
-    model.compile(optimizer=make_optimizer("adam", WarmupDecay(3e-3, 10, "constant"), 1.0, 1))
+    model.compile(optimizer=make_optimizer("adam", WarmupDecay(5e-3, 10, "constant"), 1.0, 1))
     spectral = []
-    for _ in range(200):
+    for _ in range(300):
         logs = model.train_on_batch(four, return_dict=True)
         model.reset_metrics()
         spectral.append(logs["mel_loss"] + logs["linear_loss"])
     first, last = spectral[0], float(np.mean(spectral[-5:]))
-    assert last < first / 3, f"spectrogram L1 fell only from {first:.3f} to {last:.3f}"
+    assert last < first / 4, f"spectrogram L1 fell only from {first:.3f} to {last:.3f}"

@@ -137,8 +137,12 @@ class Tacotron(keras.Model):
         )
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total = self.total_loss(self.loss_parts(x, y_pred))
+        # A non-finite loss can still have finite gradients (d|x|/dx at NaN is finite in some backends); make every
+        # gradient NaN then, so the optimizer's non-finite check skips the whole step.
+        poison = ops.stop_gradient(ops.where(ops.isfinite(total), 1.0, float("nan")))
         # Gradients are summed over replicas under tf.distribute; the loss is a per-replica mean.
-        return scale_loss_for_distribution(self.total_loss(self.loss_parts(x, y_pred)))
+        return scale_loss_for_distribution(total * poison)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         parts = self.loss_parts(x, y_pred)
