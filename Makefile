@@ -25,3 +25,5 @@ test: lint
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/preprocess.py
+	$(VENV)/bin/python benchmarks/train_throughput.py --data $(OUT)/data
+	$(VENV)/bin/python benchmarks/time_to_alignment.py --data $(OUT)/data
