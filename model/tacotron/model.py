@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
@@ -94,6 +95,18 @@ class Tacotron(keras.Model):
         if training:
             self.step.assign_add(1)
         return {"mel": mel_out, "linear": linear, "stop_logits": stop_logits, "alignments": alignments}
+
+    def dummy_inputs(self) -> dict:
+        """The smallest batch the model accepts (one utterance, two decoder steps), to build its weights."""
+        c = self.config
+        frames = 2 * c.reduction_factor
+        return {
+            features.TEXT_IDS: np.ones((1, 2), np.int32),
+            features.TEXT_LENGTH: np.full((1,), 2, np.int32),
+            features.MEL: np.zeros((1, frames, c.num_mels), np.float32),
+            features.LINEAR: np.zeros((1, frames, c.num_freq), np.float32),
+            features.N_FRAMES: np.full((1,), frames, np.int32),
+        }
 
     def _teacher_forcing_mask(self, n, t_dec, training):
         """1.0 = feed the true previous frame; scheduled sampling feeds the model's own with rising probability."""

@@ -195,8 +195,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = Tacotron(model_config, loss_config)
-        first = dataset.make_dataset(info, "train", cfg.batch_size, buckets, audio_config, shuffle_buffer=0)
-        model(next(iter(first)), training=False)  # build every weight before loading or tracing
+        # Build every weight before loading or tracing; a two-step dummy batch makes this eager call cheap.
+        model(model.dummy_inputs(), training=False)
         model.compile(
             optimizer=make_optimizer(
                 cfg.optimizer, schedule, cfg.clip_norm, cfg.accumulation_steps, cfg.weight_decay or None
