@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
+DEMO_STEPS ?= 300
 
 .PHONY: install demo test lint benchmark
 install: $(STAMP)
@@ -16,6 +17,7 @@ $(STAMP): requirements.txt model/pyproject.toml
 # The main job on the bundled sample corpus.
 demo: install
 	$(VENV)/bin/python -m pipelines.preprocess --corpus data/sample_corpus --output $(OUT)/data
+	$(VENV)/bin/tacotron-train --data $(OUT)/data --model_dir $(OUT)/model --gin_file tiny --steps $(DEMO_STEPS)
 
 lint: install
 	$(VENV)/bin/ruff check .

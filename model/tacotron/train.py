@@ -186,6 +186,13 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         cfg.min_learning_rate,
     )
     os.makedirs(model_dir, exist_ok=True)
+    if keras.backend.backend() == "jax" and "://" not in model_dir:
+        import jax
+
+        # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
+        # resumed (preempted, retried) run start training at once.
+        jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     print(
         f"backend {keras.backend.backend()}, {replicas} replica(s); batch {cfg.batch_size}, "
         f"peak learning rate {peak_lr:.3g} ({cfg.lr_scaling} scaling from {cfg.learning_rate:g} at batch "
