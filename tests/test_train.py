@@ -213,6 +213,7 @@ def test_two_workers_train_in_sync(sample_data, tmp_path):
         ("empty_data", "has no train-*.tfrecord.gz files"),
         ("wrong_schema", "do not match the schema"),
         ("unknown_binding", "gin: "),
+        ("bad_scaling_rule", "unknown learning-rate scaling rule 'cubic'"),
         ("indivisible_batch", "does not divide across 2 replicas"),
     ],
 )
@@ -237,6 +238,8 @@ def test_bad_input_is_one_line_and_touches_nothing(case, message, sample_data, t
                 writer.write(tf.train.Example(features=tf.train.Features(feature={"x": feature})).SerializeToString())
     elif case == "unknown_binding":
         args = ["--gin_param", "TrainConfig.bach_size = 8"]
+    elif case == "bad_scaling_rule":
+        args = ["--gin_param", "TrainConfig.lr_scaling = 'cubic'"]
     elif case == "indivisible_batch":
         # Two CPU devices on JAX: a batch of 3 cannot be split evenly.
         args = ["--gin_param", "TrainConfig.batch_size = 3"]

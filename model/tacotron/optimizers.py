@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+OPTIMIZERS = ("adam", "lamb")
+
 
 def make_optimizer(
     name: str,

@@ -142,7 +142,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     from tacotron.config import LossConfig, TacotronConfig
     from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
     from tacotron.model import Tacotron
-    from tacotron.optimizers import make_optimizer
+    from tacotron.optimizers import OPTIMIZERS, make_optimizer
 
     cfg = TrainConfig()
     total_steps = steps if steps is not None else cfg.steps
@@ -175,16 +175,21 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
             f"the train split has {len(info.n_frames['train'])} utterances, fewer than one batch ({cfg.batch_size})"
         )
 
-    peak_lr = scaled_learning_rate(
-        cfg.learning_rate, cfg.reference_batch_size, cfg.batch_size * cfg.accumulation_steps, cfg.lr_scaling
-    )
-    schedule = WarmupDecay(
-        peak_lr,
-        cfg.warmup_steps,
-        cfg.decay,
-        cfg.decay_steps or max(total_steps - cfg.warmup_steps, 1),
-        cfg.min_learning_rate,
-    )
+    try:
+        peak_lr = scaled_learning_rate(
+            cfg.learning_rate, cfg.reference_batch_size, cfg.batch_size * cfg.accumulation_steps, cfg.lr_scaling
+        )
+        schedule = WarmupDecay(
+            peak_lr,
+            cfg.warmup_steps,
+            cfg.decay,
+            cfg.decay_steps or max(total_steps - cfg.warmup_steps, 1),
+            cfg.min_learning_rate,
+        )
+    except ValueError as e:
+        raise UsageError(f"gin: {e}") from None
+    if cfg.optimizer not in OPTIMIZERS:
+        raise UsageError(f"gin: unknown optimizer {cfg.optimizer!r}; choose one of {OPTIMIZERS}")
     os.makedirs(model_dir, exist_ok=True)
     if keras.backend.backend() == "jax" and "://" not in model_dir:
         import jax
