@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
@@ -48,16 +50,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         # tacotron-train would resume from it, and a resumed run does not measure time to alignment.
         parser.error(f"--model_dir {args.model_dir!r} exists; give a new folder")
     return args
-
-
-def ensure_data(data: pathlib.Path) -> None:
-    """The benchmark runs on the bundled corpus: preprocess it into `data` when that folder is missing."""
-    if data.exists():
-        return
-    print(f"{data} is missing: preprocessing {SAMPLE} into it", flush=True)
-    command = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(SAMPLE), "--output", str(data)]
-    if subprocess.run(command, cwd=REPO).returncode != 0:
-        sys.exit(f"preprocessing failed: {' '.join(command)}")
 
 
 def train_command(args: argparse.Namespace, data: pathlib.Path, model_dir: pathlib.Path) -> list[str]:

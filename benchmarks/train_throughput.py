@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
@@ -300,16 +302,6 @@ def _versions(backend: str) -> dict:
 
 
 # --- parent: one child per backend, then ratios, goals, results ------------------------------------------------------
-
-
-def ensure_data(data: pathlib.Path) -> None:
-    """The benchmark runs on the bundled corpus: preprocess it into `data` when that folder is missing."""
-    if data.exists():
-        return
-    print(f"{data} is missing: preprocessing {SAMPLE} into it", flush=True)
-    command = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(SAMPLE), "--output", str(data)]
-    if subprocess.run(command, cwd=REPO).returncode != 0:
-        sys.exit(f"preprocessing failed: {' '.join(command)}")
 
 
 def run_backend(backend: str, argv: list[str], output: pathlib.Path) -> tuple[dict | None, float, str | None]:
