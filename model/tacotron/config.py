@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import gin
 
@@ -63,3 +64,31 @@ class LossConfig:
     scheduled_sampling_max: float = 0.0
     scheduled_sampling_start: int = 0
     scheduled_sampling_end: int = 1
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class SynthesisConfig:
+    """Free-running decoding and Griffin-Lim settings shared by evaluation, synthesis and export."""
+
+    # Decoding stops when the stop token's probability passes this, or at the step limit: at most
+    # `max_frames_per_char` frames per input character (plus `min_frames`), so decoding can never run forever.
+    stop_threshold: float = 0.5
+    max_frames_per_char: float = 12.0
+    min_frames: int = 16
+    # Pre-net dropout stays on at inference (Tacotron 2); a fixed seed makes synthesis repeatable.
+    seed: int = 1234
+    griffin_lim_iters: int = 60
+    griffin_lim_power: float = 1.5  # magnitudes are raised to this before phase recovery (sharper harmonics)
+    # Longer texts are split into sentences and chunks of at most this many characters, synthesized one by one.
+    max_chars: int = 200
+    batch_size: int = 16  # chunks decoded together
+    # The exported SavedModel refuses longer inputs (memory grows with text length x decoder steps).
+    max_serving_chars: int = 1000
+
+    def max_steps(self, text_length: int, reduction_factor: int) -> int:
+        """Decoder step limit for a text length: ceil((length * max_frames_per_char + min_frames) / r)."""
+        return math.ceil((text_length * self.max_frames_per_char + self.min_frames) / reduction_factor)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -169,6 +169,7 @@ def make_dataset(
     seed: int | None = None,
     repeat: bool = True,
     keep_text: bool = False,
+    drop_remainder: bool = True,
 ) -> tf.data.Dataset:
     """Batches of dense features; spectrogram frames past n_frames hold the normalized log floor."""
     files = split_files(info.data_dir, split)
@@ -212,7 +213,8 @@ def make_dataset(
             features.LINEAR: tf.stack([frame_bounds[key], bins[features.LINEAR]]),
         }
         shapes.update({k: [] for k in keep if k not in shapes})
-        return window.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=True)
+        # Training keeps every batch the same size (one compiled step, even replica splits); evaluation keeps all.
+        return window.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
 
     # Longer than the last bucket (a rerun of preprocessing with a larger --max_seconds): cannot be padded to a
     # fixed shape, so it is left out here and counted by inspect_data's caller.

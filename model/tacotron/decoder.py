@@ -8,7 +8,7 @@ from keras import layers, ops
 
 from tacotron.attention import attention_context, make_attention
 from tacotron.config import TacotronConfig
-from tacotron.modules import Prenet, dropout_masks
+from tacotron.modules import Prenet, dropout_masks, hashed_dropout_mask
 
 
 class AttentionDecoder(layers.Layer):
@@ -63,7 +63,6 @@ class AttentionDecoder(layers.Layer):
         """
         c = self.config
         n, t_dec = ops.shape(input_frames)[0], ops.shape(input_frames)[1]
-        dtype = self.compute_dtype
         keys = self.attention.prepare(memory)  # [N, T_in, attention_units]
         fmask = ops.cast(text_mask, "float32")  # [N, T_in]
         # Pre-net dropout stays on at inference too (Tacotron 2 section 2.3): it is the decoder's only noise source.
@@ -80,11 +79,30 @@ class AttentionDecoder(layers.Layer):
         )  # [T_dec, N, num_mels + 1 + sum(prenet units)]
         split_points = list(np.cumsum([c.num_mels, 1, *self.prenet.units[:-1]]))
 
-        def zeros(*shape, dtype=dtype):
+        memory_dim = ops.shape(memory)[2]
+        init = self.initial_state(n, ops.shape(memory)[1], memory_dim)
+
+        def step(carry, x):
+            true_frame, truth, *step_masks = ops.split(x, split_points, axis=-1)
+            own_frame = ops.stop_gradient(carry["frames"][:, -c.num_mels :])  # last of the r frames: [N, num_mels]
+            frame = truth * true_frame + (1.0 - truth) * own_frame  # [N, num_mels]
+            carry = self._step(carry, frame, step_masks, keys, memory, fmask)
+            # keras.ops.scan on TensorFlow requires the per-step output to mirror the carry (see DESIGN.md).
+            return carry, carry
+
+        _, ys = ops.scan(step, init, xs)
+        frames = ops.reshape(ops.transpose(ys["frames"], (1, 0, 2)), (n, -1, c.num_mels))  # [N, T_dec * r, num_mels]
+        stop_logits = ops.transpose(ys["stop"][..., 0], (1, 0))  # [N, T_dec]
+        alignments = ops.transpose(ys["alignment"], (1, 0, 2))  # [N, T_dec, T_in]
+        return frames, stop_logits, alignments
+
+    def initial_state(self, n, t_in, memory_dim) -> dict:
+        c = self.config
+
+        def zeros(*shape, dtype=self.compute_dtype):
             return ops.zeros(shape, dtype=dtype)
 
-        t_in, memory_dim = ops.shape(memory)[1], ops.shape(memory)[2]
-        init = {
+        return {
             "attention_h": zeros(n, c.attention_rnn_units),
             "decoder_h": [zeros(n, c.decoder_rnn_units) for _ in self.decoder_rnns],
             "context": zeros(n, memory_dim),
@@ -94,35 +112,74 @@ class AttentionDecoder(layers.Layer):
             "alignment": zeros(n, t_in, dtype="float32"),
         }
 
-        def step(carry, x):
-            true_frame, truth, *step_masks = ops.split(x, split_points, axis=-1)
-            own_frame = ops.stop_gradient(carry["frames"][:, -c.num_mels :])  # last of the r frames: [N, num_mels]
-            frame = truth * true_frame + (1.0 - truth) * own_frame  # [N, num_mels]
-            p = self.prenet(ops.cast(frame, dtype), masks=step_masks)  # [N, prenet_units[-1]]
-            attention_h, _ = self.attention_rnn(ops.concatenate([p, carry["context"]], -1), [carry["attention_h"]])
-            alignment, cumulative = self.attention(attention_h, keys, carry["cumulative"], fmask)  # [N, T_in] x2
-            context = attention_context(alignment, memory)  # [N, D]
-            h = self.decoder_input(ops.concatenate([attention_h, context], -1))  # [N, decoder_rnn_units]
-            decoder_h = []
-            for cell, state in zip(self.decoder_rnns, carry["decoder_h"], strict=True):
-                out, _ = cell(h, [state])
-                h = h + out  # residual connections (Tacotron section 3.3)
-                decoder_h.append(out)
-            out = ops.concatenate([h, context], -1)  # [N, decoder_rnn_units + D]
-            carry = {
-                "attention_h": attention_h,
-                "decoder_h": decoder_h,
-                "context": context,
-                "cumulative": cumulative,
-                "frames": ops.cast(self.frame_projection(out), "float32"),  # [N, r * num_mels]
-                "stop": ops.cast(self.stop_projection(out), "float32"),  # [N, 1]
-                "alignment": alignment,
-            }
-            # keras.ops.scan on TensorFlow requires the per-step output to mirror the carry (see DESIGN.md).
-            return carry, carry
+    def _step(self, carry: dict, frame, step_masks, keys, memory, fmask) -> dict:
+        """One decoder step from the previous frame [N, num_mels]; returns the next carry (frames, stop, alignment)."""
+        dtype = self.compute_dtype
+        p = self.prenet(ops.cast(frame, dtype), masks=step_masks)  # [N, prenet_units[-1]]
+        attention_h, _ = self.attention_rnn(ops.concatenate([p, carry["context"]], -1), [carry["attention_h"]])
+        alignment, cumulative = self.attention(attention_h, keys, carry["cumulative"], fmask)  # [N, T_in] x2
+        context = attention_context(alignment, memory)  # [N, D]
+        h = self.decoder_input(ops.concatenate([attention_h, context], -1))  # [N, decoder_rnn_units]
+        decoder_h = []
+        for cell, state in zip(self.decoder_rnns, carry["decoder_h"], strict=True):
+            out, _ = cell(h, [state])
+            h = h + out  # residual connections (Tacotron section 3.3)
+            decoder_h.append(out)
+        out = ops.concatenate([h, context], -1)  # [N, decoder_rnn_units + D]
+        return {
+            "attention_h": attention_h,
+            "decoder_h": decoder_h,
+            "context": context,
+            "cumulative": cumulative,
+            "frames": ops.cast(self.frame_projection(out), "float32"),  # [N, r * num_mels]
+            "stop": ops.cast(self.stop_projection(out), "float32"),  # [N, 1]
+            "alignment": alignment,
+        }
 
-        _, ys = ops.scan(step, init, xs)
-        frames = ops.reshape(ops.transpose(ys["frames"], (1, 0, 2)), (n, -1, c.num_mels))  # [N, T_dec * r, num_mels]
-        stop_logits = ops.transpose(ys["stop"][..., 0], (1, 0))  # [N, T_dec]
-        alignments = ops.transpose(ys["alignment"], (1, 0, 2))  # [N, T_dec, T_in]
-        return frames, stop_logits, alignments
+    def infer(self, memory, text_mask, max_steps, step_limits, stop_threshold: float, seed: int):
+        """Free-running decoding from the go frame, each step fed its own last frame, until every utterance has
+        stopped (stop probability > `stop_threshold`) or reached its step limit.
+
+        memory: [N, T_in, D]; text_mask: [N, T_in] bool; max_steps: buffer length (>= every step limit);
+        step_limits: [N] int, the most steps each utterance may take (derived from its text length).
+        `seed` fixes the pre-net dropout noise (see hashed_dropout_mask): the same text gives the same audio on every
+        backend, eager or exported.
+        Returns frames [N, max_steps * r, num_mels], stop logits [N, max_steps], alignments [N, max_steps, T_in],
+        steps [N] (decoder steps taken) and stopped [N] bool (False: hit the limit without stopping).
+        """
+        c = self.config
+        n, t_in, memory_dim = ops.shape(memory)[0], ops.shape(memory)[1], ops.shape(memory)[2]
+        keys = self.attention.prepare(memory)  # [N, T_in, attention_units]
+        fmask = ops.cast(text_mask, "float32")  # [N, T_in]
+        step_limits = ops.cast(step_limits, "int32")
+
+        def cond(i, carry, steps, stopped, frames, stops, alignments):
+            return ops.logical_and(i < max_steps, ops.any(steps < 0))
+
+        def body(i, carry, steps, stopped, frames, stops, alignments):
+            masks = [
+                hashed_dropout_mask(i, n, u, c.prenet_dropout, seed + layer)
+                for layer, u in enumerate(self.prenet.units)
+            ]
+            carry = self._step(carry, carry["frames"][:, -c.num_mels :], masks, keys, memory, fmask)
+            frames = ops.slice_update(frames, (i, 0, 0), carry["frames"][None])  # [max_steps, N, r * num_mels]
+            stops = ops.slice_update(stops, (i, 0), ops.transpose(carry["stop"])) # [max_steps, N]
+            alignments = ops.slice_update(alignments, (i, 0, 0), carry["alignment"][None])  # [max_steps, N, T_in]
+            says_stop = ops.sigmoid(carry["stop"][:, 0]) > stop_threshold  # [N]
+            finished = ops.logical_and(steps < 0, ops.logical_or(says_stop, i + 1 >= step_limits))
+            steps = ops.where(finished, i + 1, steps)
+            stopped = ops.logical_or(stopped, ops.logical_and(finished, says_stop))
+            return i + 1, carry, steps, stopped, frames, stops, alignments
+
+        loop = (
+            ops.convert_to_tensor(0, "int32"),
+            self.initial_state(n, t_in, memory_dim),
+            ops.full((n,), -1, "int32"),  # steps taken; -1 while still decoding
+            ops.zeros((n,), "bool"),
+            ops.zeros((max_steps, n, c.num_mels * c.reduction_factor), "float32"),
+            ops.zeros((max_steps, n), "float32"),
+            ops.zeros((max_steps, n, t_in), "float32"),
+        )
+        _, _, steps, stopped, frames, stops, alignments = ops.while_loop(cond, body, loop)
+        frames = ops.reshape(ops.transpose(frames, (1, 0, 2)), (n, -1, c.num_mels))  # [N, max_steps * r, num_mels]
+        return frames, ops.transpose(stops), ops.transpose(alignments, (1, 0, 2)), steps, stopped

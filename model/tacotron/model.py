@@ -8,7 +8,7 @@ from keras import layers, ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from tacotron import alignment, features, losses
-from tacotron.config import LossConfig, TacotronConfig
+from tacotron.config import LossConfig, SynthesisConfig, TacotronConfig
 from tacotron.decoder import AttentionDecoder
 from tacotron.modules import CBHG, Prenet
 
@@ -95,6 +95,62 @@ class Tacotron(keras.Model):
         if training:
             self.step.assign_add(1)
         return {"mel": mel_out, "linear": linear, "stop_logits": stop_logits, "alignments": alignments}
+
+    def infer(self, text_ids, text_length, synthesis: SynthesisConfig | None = None) -> dict:
+        """Free-running synthesis from the go frame: text ids [N, T_in] (0 = padding), lengths [N].
+
+        Returns mel [N, T, num_mels] and linear [N, T, num_freq] (normalized log; frames past n_frames are
+        meaningless), stop_logits [N, T_dec], alignments [N, T_dec, T_in], n_frames [N] and stopped [N] (False: the
+        utterance reached its step limit without the stop token firing, a failure).
+        """
+        out = self.decode(text_ids, text_length, synthesis)
+        # Only as far as the longest utterance decoded: the post-net then runs on real frames.
+        t_out = ops.max(out["n_frames"])
+        t_dec = t_out // self.config.reduction_factor
+        out = out | {"mel": out["mel"][:, :t_out], "stop_logits": out["stop_logits"][:, :t_dec],
+                     "alignments": out["alignments"][:, :t_dec]}
+        return out | {"linear": self.postnet(out["mel"], out["n_frames"])}
+
+    def decode(self, text_ids, text_length, synthesis: SynthesisConfig | None = None) -> dict:
+        """Encoder and free-running decoder (the first part of `infer`), on fixed-size buffers: mel
+        [N, max_steps * r, num_mels], stop_logits and alignments [N, max_steps, ...], n_frames [N], stopped [N]."""
+        c = self.config
+        r = c.reduction_factor
+        synthesis = synthesis or SynthesisConfig()
+        text_ids = ops.convert_to_tensor(text_ids, "int32")  # [N, T_in]
+        text_length = ops.cast(text_length, "int32")  # [N]
+        text_mask = text_ids > 0  # [N, T_in]
+
+        x = self.embedding(text_ids)  # [N, T_in, embedding_dim]
+        x = self.encoder_prenet(x, training=False)  # [N, T_in, 128]
+        memory = self.encoder_cbhg(x, text_mask, training=False)  # [N, T_in, 2 * encoder_channels]
+
+        step_limits = ops.cast(
+            ops.ceil((ops.cast(text_length, "float32") * synthesis.max_frames_per_char + synthesis.min_frames) / r),
+            "int32",
+        )  # [N]
+        # Buffers as long as the padded text allows (static on JAX, where shapes must be).
+        t_in = ops.shape(text_ids)[1]
+        if isinstance(t_in, int):
+            max_steps = synthesis.max_steps(t_in, r)
+        else:
+            max_steps = ops.max(step_limits)
+        mel, stop_logits, alignments, steps, stopped = self.decoder.infer(
+            memory, text_mask, max_steps, step_limits, synthesis.stop_threshold, synthesis.seed
+        )  # mel: [N, max_steps * r, num_mels]; stop_logits: [N, max_steps]; alignments: [N, max_steps, T_in]
+        return {
+            "mel": mel,
+            "stop_logits": stop_logits,
+            "alignments": alignments,
+            "n_frames": steps * r,  # [N]
+            "stopped": stopped,  # [N]
+        }
+
+    def postnet(self, mel, n_frames):
+        """Post-net CBHG over predicted mel frames [N, T, num_mels] -> normalized log linear [N, T, num_freq]."""
+        frame_mask = losses.sequence_mask(n_frames, ops.shape(mel)[1]) > 0  # [N, T]
+        post = self.post_cbhg(ops.cast(mel, self.compute_dtype), frame_mask, training=False)  # [N, T, 256]
+        return ops.cast(self.linear_projection(post), "float32")  # [N, T, num_freq]
 
     def dummy_inputs(self) -> dict:
         """The smallest batch the model accepts (one utterance, two decoder steps), to build its weights."""

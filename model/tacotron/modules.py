@@ -14,6 +14,28 @@ def dropout_masks(shape: Sequence[int], rate: float, seed: keras.random.SeedGene
     return keep / (1.0 - rate)
 
 
+def _mix32(x):
+    """An integer hash (Wellons' lowbias32 with arithmetic shifts) in int32 ops that wrap alike on every backend."""
+    x = ops.bitwise_xor(x, ops.right_shift(x, 16))
+    x = x * 0x7FEB352D
+    x = ops.bitwise_xor(x, ops.right_shift(x, 15))
+    x = x * -0x7B93597B  # 0x846CA68B as a signed 32-bit integer
+    return ops.bitwise_xor(x, ops.right_shift(x, 16))
+
+
+def hashed_dropout_mask(step, n: int, units: int, rate: float, seed: int):
+    """Inverted-dropout multipliers [n, units] for one decoder step, a pure function of (seed, step, row, unit).
+
+    Inference keeps pre-net dropout on; drawing its noise from a hash instead of a random generator makes it the
+    same on JAX and TensorFlow, eager and exported, whatever length the decoding buffers have.
+    """
+    rows = ops.arange(n, dtype="int32")[:, None] * units  # [n, 1]
+    index = rows + ops.arange(units, dtype="int32")[None, :]  # [n, units]
+    key = _mix32(ops.cast(step, "int32") * 0x9E3779B + seed)
+    uniform = ops.cast(ops.bitwise_and(_mix32(index + key * 0x632BE5B), 0xFFFF), "float32") / 65536.0
+    return ops.cast(uniform >= rate, "float32") / (1.0 - rate)
+
+
 class Prenet(layers.Layer):
     """Bottleneck of dense ReLU layers with dropout (Tacotron section 3.1)."""
 

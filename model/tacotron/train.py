@@ -143,6 +143,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
     from tacotron.model import Tacotron
     from tacotron.optimizers import OPTIMIZERS, make_optimizer
+    from tacotron.synthesis import write_model_assets
 
     cfg = TrainConfig()
     total_steps = steps if steps is not None else cfg.steps
@@ -223,6 +224,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         start_step = restore_latest(model, model_dir)
     with open(os.path.join(model_dir, "config.gin"), "w") as f:
         f.write(gin.config_str())
+    # The vocabulary and normalization travel with the checkpoints: evaluation, synthesis and export need them.
+    write_model_assets(data_dir, model_dir)
     summary = {
         "start_step": start_step,
         "steps": total_steps,

@@ -1,0 +1,212 @@
+"""tacotron-evaluate: teacher-forced losses and free-running synthesis quality on the eval split, with a report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+# Keras reads the backend at import; same default as tacotron-train (tacotron.train sets it too).
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from tacotron import gate as gate_lib  # noqa: E402
+
+# Teacher-forced: the model reads the recorded frames, as in training.
+TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy")
+# Free-running: the model reads its own frames from the go frame on, as when it is used.
+FREE_RUNNING = ("mcd_dtw_db", "diagonality", "focus", "alignment_score", "length_ratio", "failure_rate")
+
+
+class EvaluationError(Exception):
+    """Bad --data / --model_dir / flags; reported as one line, exit code 2."""
+
+
+def _numpy(x) -> np.ndarray:
+    from keras import ops
+
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def _fill(values: np.ndarray, size: int) -> np.ndarray:
+    """A batch filled up to `size` rows with copies of its first row."""
+    if len(values) >= size:
+        return values
+    return np.concatenate([values, np.repeat(values[:1], size - len(values), axis=0)])
+
+
+def evaluate(
+    data_dir: str, model_dir: str, output_dir: str, batch_size: int = 16, gin_params: tuple = ()
+) -> tuple[dict, list[dict]]:
+    """Evaluate the newest checkpoint in model_dir on the eval split of data_dir, writing per utterance alignment
+    and mel PNGs and predicted/recorded WAVs under output_dir/utterances. Returns (metrics, report entries)."""
+    from tacotron import alignment, dataset, metrics, report
+    from tacotron.audio import AudioConfig
+    from tacotron.config import SynthesisConfig
+    from tacotron.synthesis import ModelError, Synthesizer, compiled, load_model
+
+    audio_config = AudioConfig()
+    try:
+        loaded = load_model(model_dir, gin_params)
+        info = dataset.inspect_data(data_dir, audio_config)
+    except (ModelError, dataset.DataError) as e:
+        raise EvaluationError(str(e)) from None
+    if tuple(info.vocabulary) != tuple(loaded.vocabulary):
+        raise EvaluationError(f"{model_dir!r} was trained with a different character vocabulary than {data_dir!r}")
+    model, config = loaded.model, loaded.config
+    r = config.reduction_factor
+    synthesis = SynthesisConfig()
+    synthesizer = Synthesizer(loaded, synthesis, audio_config)
+    split = "eval" if len(info.n_frames["eval"]) else "train"
+    # One padded shape for every batch (one bucket; the last batch filled up with copies, whose results are
+    # dropped): each compiled program is built once, which matters more here than padding does.
+    buckets = dataset.make_buckets(
+        np.concatenate(list(info.n_frames.values())), np.concatenate(list(info.text_lengths.values())), 1, r
+    )
+    data = dataset.make_dataset(
+        info, split, batch_size, buckets, audio_config,
+        shuffle_buffer=0, repeat=False, keep_text=True, drop_remainder=False,
+    )
+    pictures = os.path.join(output_dir, "utterances")
+    os.makedirs(pictures, exist_ok=True)
+
+    def teacher_forced(x):
+        out = model(x, training=False)
+        parts = model.loss_parts(x, out)
+        return out["stop_logits"], parts | {"loss": model.total_loss(parts)}
+
+    teacher_forced = compiled(teacher_forced, model.variables)
+    totals = {name: 0.0 for name in TEACHER_FORCED if name != "stop_accuracy"}
+    rows, page = [], []
+    for batch in data:
+        n = len(batch["n_frames"])
+        x = {k: _fill(batch[k].numpy(), batch_size) for k in dataset.MODEL_FEATURES}
+        # Teacher-forced losses, defined exactly as in training (batch means; the copies weigh in only when n is
+        # below batch_size, on the last batch).
+        stop_logits, parts = teacher_forced(x)
+        for name in totals:
+            totals[name] += float(_numpy(parts[name])) * n
+        stop_logits = _numpy(stop_logits)  # [N, T_dec]
+        # Free-running from the go frame.
+        free = synthesizer.decode(x["text_ids"], x["text_length"])
+        predicted = synthesizer.vocode(free["linear"], free["n_frames"])
+        recorded = synthesizer.vocode(x["linear"], x["n_frames"])
+        steps = np.maximum(free["n_frames"] // r, 1)
+        focus = _numpy(alignment.focus(free["alignments"], steps))
+        diagonality = _numpy(alignment.diagonality(free["alignments"], steps, x["text_length"]))
+        for i in range(n):
+            uid = batch["id"][i].numpy().decode("utf-8")
+            true_frames, predicted_frames = int(x["n_frames"][i]), int(free["n_frames"][i])
+            true_mel = x["mel"][i, :true_frames] * loaded.mel_std + loaded.mel_mean  # [T, num_mels] log magnitudes
+            predicted_mel = free["mel"][i, :predicted_frames] * loaded.mel_std + loaded.mel_mean
+            row = {
+                "id": uid,
+                "text": batch["text"][i].numpy().decode("utf-8"),
+                "mcd_dtw_db": metrics.mcd_dtw(true_mel, predicted_mel),
+                "diagonality": float(diagonality[i]),
+                "focus": float(focus[i]),
+                "alignment_score": float(diagonality[i] * focus[i]),
+                "length_ratio": metrics.length_ratio(predicted_frames, true_frames),
+                "stop_accuracy": metrics.stop_accuracy(stop_logits[i], true_frames, r, synthesis.stop_threshold),
+                "stopped": bool(free["stopped"][i]),
+                "true_frames": true_frames,
+                "predicted_frames": predicted_frames,
+            }
+            rows.append(row)
+            stem = os.path.join(pictures, uid)
+            text_length = int(x["text_length"][i])
+            # Side by side in time: predicted above recorded, padded to the longer of the two.
+            width = max(true_frames, predicted_frames)
+            mels = np.full((2, width, true_mel.shape[1]), audio_config.log_floor_value, np.float32)
+            mels[0, :predicted_frames], mels[1, :true_frames] = predicted_mel, true_mel
+            page.append(
+                row
+                | {
+                    "alignment_png": report.write_png(
+                        free["alignments"][i, : steps[i], :text_length].T, stem + "_alignment.png", scale=3
+                    ),
+                    "mel_png": report.write_png(np.concatenate([mels[1], mels[0]], axis=1).T, stem + "_mel.png"),
+                    "predicted_wav": report.write_wav(
+                        predicted[i], stem + "_predicted.wav", audio_config.sample_rate
+                    ),
+                    "recorded_wav": report.write_wav(
+                        recorded[i], stem + "_recorded_griffin_lim.wav", audio_config.sample_rate
+                    ),
+                }
+            )
+        print(f"evaluated {len(rows)} utterances", flush=True)
+    if not rows:
+        raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
+    count = len(rows)
+    teacher_forced = {name: totals[name] / count for name in totals}
+    teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
+    averaged = [name for name in FREE_RUNNING if name != "failure_rate"]
+    free_running = {name: float(np.mean([row[name] for row in rows])) for name in averaged}
+    free_running["failure_rate"] = float(np.mean([not row["stopped"] for row in rows]))
+    result = {
+        "step": loaded.step,
+        "model_dir": model_dir,
+        "data_dir": data_dir,
+        "split": split,
+        "utterances": count,
+        "teacher_forced": {k: teacher_forced[k] for k in TEACHER_FORCED},
+        "free_running": {k: free_running[k] for k in FREE_RUNNING},
+        "config": {"model": config.to_dict(), "synthesis": synthesis.to_dict()},
+        "per_utterance": rows,
+    }
+    return result, page
+
+
+def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
+    from tacotron import report
+
+    tmp = os.path.join(output_dir, "metrics.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(tmp, os.path.join(output_dir, "metrics.json"))
+    report.write_html(os.path.join(output_dir, "report.html"), result, page)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tacotron-evaluate", description=__doc__)
+    parser.add_argument("--data", required=True, help="output folder of python -m pipelines.preprocess")
+    parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
+    parser.add_argument("--output", required=True, help="where metrics.json, report.html, PNGs and WAVs go")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
+    gate_lib.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0: evaluated (and the gate passed, when asked); 1: the gate failed; 2: bad input."""
+    args = parse_args(argv)
+    try:
+        if args.batch_size < 1:
+            raise EvaluationError(f"--batch_size must be at least 1, got {args.batch_size}")
+        thresholds = gate_lib.thresholds_from(args)
+        baseline = gate_lib.read_metrics(args.baseline) if args.baseline else None
+        result, page = evaluate(args.data, args.model_dir, args.output, args.batch_size, tuple(args.gin_param))
+        reasons = gate_lib.check(result, thresholds, baseline)
+    except (EvaluationError, ValueError) as e:
+        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
+        return 2
+    gated = baseline is not None or any(
+        v is not None for v in (args.max_failure_rate, args.max_mcd, args.min_alignment_score)
+    )
+    if gated:
+        result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
+    write_outputs(args.output, result, page)
+    summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
+    print(json.dumps(summary), flush=True)
+    print(f"report: {os.path.join(args.output, 'report.html')}", flush=True)
+    if reasons:
+        print("tacotron-evaluate: gate failed: " + "; ".join(reasons), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

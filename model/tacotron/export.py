@@ -1,0 +1,132 @@
+"""tacotron-export: a TensorFlow SavedModel whose serving signature turns a batch of strings into 8 kHz waveforms."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+SIGNATURE = "serving_default"
+EXPORT_INFO = "export_info.json"
+
+
+class ExportError(Exception):
+    """Bad --model_dir / --output; one line, exit code 2."""
+
+
+def build_module(loaded, synthesis, audio_config):
+    """A tf.Module holding the model, the text tables and the serving function (see `export`)."""
+    import tensorflow as tf
+
+    from tacotron import vocoder
+    from tacotron.graph_text import CharacterIds, GraphNormalizer
+    from tacotron.synthesis import vocabulary_file
+
+    class TextToSpeech(tf.Module):
+        def __init__(self):
+            super().__init__(name="tacotron")
+            self.model = loaded.model
+            self.normalizer = GraphNormalizer()
+            self.character_ids = CharacterIds(vocabulary_file(loaded.model_dir))
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def synthesize(self, text):
+            normalized = self.normalizer(text)  # [N] strings
+            ids, lengths = self.character_ids(normalized)  # [N, T_in], [N]
+            tf.debugging.assert_less_equal(
+                tf.reduce_max(tf.concat([lengths, [0]], 0)),
+                synthesis.max_serving_chars,
+                message=f"text longer than {synthesis.max_serving_chars} characters after normalization: "
+                "split it into sentences",
+            )
+            out = self.model.infer(ids, lengths, synthesis)
+            wav, wav_lengths = vocoder.waveforms(
+                out["linear"], out["n_frames"], loaded.linear_mean, loaded.linear_std, audio_config,
+                synthesis.griffin_lim_iters, synthesis.griffin_lim_power,
+            )
+            return {
+                "waveform": wav,  # [N, samples] float32 in [-1, 1]; rows end at `length`
+                "length": wav_lengths,  # [N] int32 samples
+                "stopped": out["stopped"],  # [N] bool; False: decoding hit its length limit
+                "normalized_text": normalized,
+            }
+
+    return TextToSpeech()
+
+
+def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
+    """Write the SavedModel of model_dir's newest checkpoint to output_dir (replaced only once complete)."""
+    import tensorflow as tf
+
+    from tacotron.audio import AudioConfig
+    from tacotron.config import SynthesisConfig
+    from tacotron.synthesis import ModelError, load_model
+
+    try:
+        loaded = load_model(model_dir, gin_params)
+    except ModelError as e:
+        raise ExportError(str(e)) from None
+    synthesis, audio_config = SynthesisConfig(), AudioConfig()
+    module = build_module(loaded, synthesis, audio_config)
+    info = {
+        "step": loaded.step,
+        "model_dir": os.path.abspath(model_dir),
+        "sample_rate": audio_config.sample_rate,
+        "signature": SIGNATURE,
+        "inputs": {"text": "string [N]"},
+        "outputs": {"waveform": "float32 [N, samples]", "length": "int32 [N]", "stopped": "bool [N]",
+                    "normalized_text": "string [N]"},
+        "model": loaded.config.to_dict(),
+        "synthesis": synthesis.to_dict(),
+    }
+    # Written beside, then swapped in: an interrupted export never leaves a half-written model at --output.
+    staging = output_dir.rstrip("/") + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    tf.saved_model.save(module, staging, signatures={SIGNATURE: module.synthesize})
+    with open(os.path.join(staging, EXPORT_INFO), "w") as f:
+        json.dump(info, f, indent=2)
+    if os.path.exists(output_dir):
+        shutil.rmtree(output_dir)
+    os.replace(staging, output_dir)
+    return info
+
+
+def is_saved_model(path: str) -> bool:
+    return os.path.exists(os.path.join(path, "saved_model.pb"))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tacotron-export", description=__doc__)
+    parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
+    parser.add_argument("--output", required=True, help="the SavedModel directory to write")
+    parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # The SavedModel is a TensorFlow graph, so the model is rebuilt on Keras's TensorFlow backend; checkpoints are
+    # backend-independent .weights.h5 files, so a model trained on JAX exports the same weights.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        print("tacotron-export: error: Keras was imported with another backend first", file=sys.stderr)
+        return 2
+    if os.path.exists(args.output) and not is_saved_model(args.output) and os.listdir(args.output):
+        print(f"tacotron-export: error: --output {args.output!r} exists and is not a SavedModel; not overwriting it",
+              file=sys.stderr)
+        return 2
+    try:
+        info = export(args.model_dir, args.output, tuple(args.gin_param))
+    except ExportError as e:
+        print(f"tacotron-export: error: {e}", file=sys.stderr)
+        return 2
+    print(f"exported step {info['step']} to {args.output}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Promotion gate: is an evaluation's metrics.json good enough on its own, and no worse than the promoted model's?"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+# Metrics the gate reads from metrics.json, by section, and whether lower is better.
+GATED = {
+    ("free_running", "mcd_dtw_db"): True,
+    ("free_running", "failure_rate"): True,
+    ("free_running", "alignment_score"): False,
+    ("teacher_forced", "loss"): True,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Absolute limits (None = not checked) and the relative regression allowed against a baseline."""
+
+    max_failure_rate: float | None = None
+    max_mcd_db: float | None = None
+    min_alignment_score: float | None = None
+    max_regression: float = 0.05  # e.g. 0.05: a gated metric may be up to 5% worse than the baseline's
+
+
+def _value(metrics: dict, section: str, name: str) -> float:
+    try:
+        return float(metrics[section][name])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"metrics lack {section}.{name} (not a tacotron-evaluate metrics.json?)") from None
+
+
+def check(metrics: dict, thresholds: Thresholds, baseline: dict | None = None) -> list[str]:
+    """Every reason the model should not be promoted; an empty list means it passes."""
+    reasons = []
+    limits = (
+        ("free_running", "failure_rate", thresholds.max_failure_rate, True),
+        ("free_running", "mcd_dtw_db", thresholds.max_mcd_db, True),
+        ("free_running", "alignment_score", thresholds.min_alignment_score, False),
+    )
+    for section, name, limit, lower_better in limits:
+        if limit is None:
+            continue
+        value = _value(metrics, section, name)
+        if (value > limit) if lower_better else (value < limit):
+            relation = "above the maximum" if lower_better else "below the minimum"
+            reasons.append(f"{section}.{name} = {value:.4g} is {relation} {limit:.4g}")
+    if baseline is not None:
+        for (section, name), lower_better in GATED.items():
+            new, old = _value(metrics, section, name), _value(baseline, section, name)
+            allowed = abs(old) * thresholds.max_regression
+            worse = (new > old + allowed) if lower_better else (new < old - allowed)
+            if worse:
+                reasons.append(
+                    f"{section}.{name} = {new:.4g} is worse than the baseline's {old:.4g} "
+                    f"by more than {thresholds.max_regression:.0%}"
+                )
+    return reasons
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The gate's flags, shared by tacotron-gate and tacotron-evaluate."""
+    parser.add_argument("--baseline", help="metrics.json of the currently promoted model to compare with")
+    parser.add_argument("--max_regression", type=float, default=Thresholds.max_regression,
+                        help="relative worsening allowed against --baseline (default %(default)s)")
+    parser.add_argument("--max_failure_rate", type=float, help="most utterances allowed to not stop (0..1)")
+    parser.add_argument("--max_mcd", type=float, help="highest mean MCD-DTW (dB) allowed")
+    parser.add_argument("--min_alignment_score", type=float, help="lowest mean free-running alignment score")
+
+
+def thresholds_from(args: argparse.Namespace) -> Thresholds:
+    if args.max_regression < 0:
+        raise ValueError(f"--max_regression must be >= 0, got {args.max_regression}")
+    return Thresholds(args.max_failure_rate, args.max_mcd, args.min_alignment_score, args.max_regression)
+
+
+def read_metrics(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not JSON: {e}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """tacotron-gate --metrics M [--baseline B] [limits]: exit 0 to promote, 1 (with reasons) not to, 2: bad input."""
+    parser = argparse.ArgumentParser(prog="tacotron-gate", description=__doc__)
+    parser.add_argument("--metrics", required=True, help="metrics.json written by tacotron-evaluate")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        thresholds = thresholds_from(args)
+        metrics = read_metrics(args.metrics)
+        baseline = read_metrics(args.baseline) if args.baseline else None
+        reasons = check(metrics, thresholds, baseline)
+    except ValueError as e:
+        print(f"tacotron-gate: error: {e}", file=sys.stderr)
+        return 2
+    if reasons:
+        print("tacotron-gate: failed: " + "; ".join(reasons), file=sys.stderr)
+        return 1
+    print("tacotron-gate: passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
