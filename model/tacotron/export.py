@@ -28,6 +28,9 @@ def build_module(loaded, synthesis, audio_config):
         def __init__(self):
             super().__init__(name="tacotron")
             self.model = loaded.model
+            # Keras variables are saved through lists created here (as keras.export does); that includes the
+            # seed-generator states that the traced function reads even though inference draws no random numbers.
+            self.model_variables = list(loaded.model.variables)
             self.normalizer = GraphNormalizer()
             self.character_ids = CharacterIds(vocabulary_file(loaded.model_dir))
 
