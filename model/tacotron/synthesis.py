@@ -180,7 +180,7 @@ class Synthesizer:
     """
 
     TEXT_MULTIPLE = 16
-    FRAME_MULTIPLE = 32
+    POSTNET_MULTIPLE = 32
 
     def __init__(self, loaded: LoadedModel, synthesis: SynthesisConfig | None = None,
                  audio_config: AudioConfig = AudioConfig()):
@@ -209,7 +209,7 @@ class Synthesizer:
         ids = np.pad(np.asarray(ids, np.int32), ((0, 0), (0, width - ids.shape[1])))
         out = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self._decode(ids, lengths).items()}
         t_out = int(out["n_frames"].max())
-        padded = min(_round_up(t_out, self.FRAME_MULTIPLE), out["mel"].shape[1])
+        padded = min(_round_up(t_out, self.POSTNET_MULTIPLE), out["mel"].shape[1])
         linear = np.asarray(ops.convert_to_numpy(self._postnet(out["mel"][:, :padded], out["n_frames"])))
         return out | {
             "mel": out["mel"][:, :t_out],
@@ -222,7 +222,9 @@ class Synthesizer:
         """Normalized log linear spectrograms [N, T, F] -> one float32 waveform per row, trimmed to its length."""
         from keras import ops
 
-        width = _round_up(linear.shape[1], self.FRAME_MULTIPLE)
+        from tacotron import vocoder
+
+        width = _round_up(linear.shape[1], vocoder.FRAME_MULTIPLE)  # as vocoder.waveforms pads, for compiled reuse
         linear = np.pad(np.asarray(linear, np.float32), ((0, 0), (0, width - linear.shape[1]), (0, 0)))
         wav, lengths = self._waveforms(linear, np.asarray(n_frames, np.int32))
         wav, lengths = np.asarray(ops.convert_to_numpy(wav)), np.asarray(ops.convert_to_numpy(lengths))

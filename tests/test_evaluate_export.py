@@ -1,0 +1,232 @@
+"""tacotron-evaluate, -gate, -export and -synthesize as users run them: subprocesses on a briefly trained tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# Short decoding and few Griffin-Lim iterations: an untrained model never stops, so it decodes to the limit.
+QUICK = [
+    "--gin_param", "SynthesisConfig.max_frames_per_char = 4.0",
+    "--gin_param", "SynthesisConfig.griffin_lim_iters = 8",
+]
+
+
+def env(**extra: str) -> dict:
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def run(module: str, *args: str, timeout: int = 600, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=REPO, env=env(**extra_env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(result: subprocess.CompletedProcess, prog: str) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith(prog)]
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def model_dir(sample_data, tmp_path_factory) -> pathlib.Path:
+    """A tiny model trained for two steps: untrained, but every file a real training run leaves."""
+    directory = tmp_path_factory.mktemp("model")
+    result = run(
+        "tacotron.train", "--data", sample_data, "--model_dir", directory, "--gin_file", "tiny", "--steps", "2",
+        "--gin_param", "TrainConfig.batch_size = 4", "--gin_param", "TrainConfig.bucket_count = 1",
+        "--gin_param", "TrainConfig.image_every = 100000",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return directory
+
+
+@pytest.fixture(scope="module")
+def evaluation(sample_data, model_dir, tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess]:
+    """One evaluation with an impossible MCD limit, so the gate fails after everything is written."""
+    output = tmp_path_factory.mktemp("evaluation")
+    result = run("tacotron.evaluate", "--data", sample_data, "--model_dir", model_dir, "--output", output,
+                 "--max_mcd", "0.01", *QUICK)
+    return output, result
+
+
+def test_evaluate_writes_metrics_report_and_media(evaluation, sample_data):
+    output, result = evaluation
+    assert result.returncode == 1, result.stderr[-3000:]  # written in full, then the gate refused
+    assert "gate failed: free_running.mcd_dtw_db" in result.stderr
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["step"] == 2 and metrics["split"] == "eval"
+    report = json.loads((sample_data / "report.json").read_text())
+    assert metrics["utterances"] == report["written"]["eval"] == len(metrics["per_utterance"])
+    assert set(metrics["teacher_forced"]) == {"loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss",
+                                              "stop_accuracy"}
+    free = metrics["free_running"]
+    assert set(free) == {"mcd_dtw_db", "diagonality", "focus", "alignment_score", "length_ratio", "failure_rate"}
+    assert all(np.isfinite(v) for v in free.values())
+    assert free["mcd_dtw_db"] > 0 and 0 <= free["failure_rate"] <= 1 and 0 <= free["diagonality"] <= 1
+    assert metrics["config"]["synthesis"]["griffin_lim_iters"] == 8
+    assert metrics["gate"] == {"passed": False, "reasons": metrics["gate"]["reasons"], "baseline": None}
+    page = (output / "report.html").read_text()
+    for row in metrics["per_utterance"]:
+        stem = output / "utterances" / row["id"]
+        for suffix in ("_alignment.png", "_mel.png", "_predicted.wav", "_recorded_griffin_lim.wav"):
+            assert (stem.parent / (stem.name + suffix)).stat().st_size > 0
+        wav, rate = sf.read(stem.parent / (stem.name + "_predicted.wav"))
+        assert rate == 8000 and len(wav) > 0
+        assert row["id"] in page
+    # Self-contained: every image and audio clip is inline.
+    assert page.count("src='data:image/png;base64,") == 2 * metrics["utterances"]
+    assert page.count("src='data:audio/wav;base64,") == 2 * metrics["utterances"]
+    assert "src='utterances/" not in page and "gate" in page.lower()
+
+
+def test_gate_command_against_thresholds_and_a_baseline(evaluation):
+    output, _ = evaluation
+    metrics = output / "metrics.json"
+    passed = run("tacotron.gate", "--metrics", metrics, "--baseline", metrics, "--max_failure_rate", "1.0")
+    assert passed.returncode == 0 and "passed" in passed.stdout
+    failed = run("tacotron.gate", "--metrics", metrics, "--max_mcd", "0.5", "--min_alignment_score", "1.01")
+    assert failed.returncode == 1 and "mcd_dtw_db" in failed.stderr and "alignment_score" in failed.stderr
+    bad = run("tacotron.gate", "--metrics", output / "report.html")
+    assert "is not JSON" in one_line_error(bad, "tacotron-gate")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_report_renders_its_images_in_headless_chromium(evaluation, tmp_path):
+    output, _ = evaluation
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1200,1600",
+         (output / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert shot.exists(), "chromium wrote no screenshot"
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+    # Text and tables are black, white and greys (audio controls too); only the plots' purple-green-yellow colour map
+    # gives saturated pixels, so they show that the embedded images decoded and rendered.
+    saturated = (pixels.max(axis=1) - pixels.min(axis=1)) > 60
+    assert saturated.mean() > 0.02, f"only {saturated.mean():.2%} of the page shows plot colours"
+
+
+@pytest.fixture(scope="module")
+def exported(model_dir, tmp_path_factory) -> pathlib.Path:
+    output = tmp_path_factory.mktemp("export") / "saved_model"
+    result = run("tacotron.export", "--model_dir", model_dir, "--output", output, *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output
+
+
+SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = serve(text=tf.constant(json.loads(sys.argv[2])))
+np.save(sys.argv[3], out["waveform"].numpy())
+np.save(sys.argv[4], out["length"].numpy())
+try:
+    serve(text=tf.constant(["a" * 1500]))
+    refused = ""
+except tf.errors.InvalidArgumentError as e:
+    refused = e.message
+print(json.dumps({"tacotron_imported": any(m.startswith("tacotron") for m in sys.modules), "refused": refused,
+                  "normalized": [t.decode() for t in out["normalized_text"].numpy()]}))
+"""
+
+
+def test_export_loads_without_tacotron_and_matches_in_process_synthesis(exported, model_dir, tmp_path):
+    from tacotron.synthesis import Synthesizer, load_model, text_batch
+    from tacotron.text import normalize_text
+
+    texts = [normalize_text("Hello world."), normalize_text("Good morning, how are you today?")]
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, str(exported), json.dumps(texts), str(tmp_path / "w.npy"),
+         str(tmp_path / "n.npy")],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["tacotron_imported"] is False
+    assert report["normalized"] == texts  # normalized text passes the in-graph normalization unchanged
+    assert "split it into sentences" in report["refused"]
+    served, lengths = np.load(tmp_path / "w.npy"), np.load(tmp_path / "n.npy")
+
+    loaded = load_model(str(model_dir), tuple(QUICK[1::2]))
+    synthesizer = Synthesizer(loaded)
+    out = synthesizer.decode(*text_batch(texts, loaded.vocabulary))
+    ours = synthesizer.vocode(out["linear"], out["n_frames"])
+    for row, wav in enumerate(ours):
+        assert len(wav) == lengths[row]
+        reference = served[row, : lengths[row]]
+        # Same weights, same pre-net noise: the same audio up to float differences between XLA and TensorFlow.
+        assert np.linalg.norm(wav - reference) / np.linalg.norm(reference) < 0.02
+
+
+def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp_path):
+    out_wav = tmp_path / "hello.wav"
+    result = run("tacotron.synthesize", "--model", exported, "--text", "Hello, Dr. Smith! It's 5 o'clock.",
+                 "--output", out_wav)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wav, rate = sf.read(out_wav)
+    assert rate == 8000 and wav.ndim == 1 and len(wav) > 0
+    assert "length limit" in result.stderr  # untrained: warned, still written
+    lines = tmp_path / "lines.txt"
+    lines.write_text("First line.\n\nSecond line, a little longer.\n")
+    folder = tmp_path / "many"
+    result = run("tacotron.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in folder.iterdir()) == ["0001.wav", "0002.wav"]
+    assert sf.info(folder / "0002.wav").duration > sf.info(folder / "0001.wav").duration * 0.8
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "is empty"), ("?!...", "nothing to say"), ("😀 🎉", "nothing to say"), ("中文", "nothing to say"),
+     ("x" * 100_001, "most accepted")],
+)
+def test_synthesize_refuses_unspeakable_text_without_writing(model_dir, tmp_path, text, message):
+    from tacotron import synthesize
+
+    out_wav = tmp_path / "out.wav"
+    assert synthesize.main(["--model", str(model_dir), "--text", text, "--output", str(out_wav)]) == 2
+    assert not out_wav.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_bad_model_paths_and_files_are_one_line_errors(sample_data, tmp_path):
+    not_a_model = tmp_path / "not_a_model"
+    not_a_model.mkdir()
+    (not_a_model / "notes.txt").write_text("hello")
+    out_wav = tmp_path / "out.wav"
+    line = one_line_error(run("tacotron.synthesize", "--model", not_a_model, "--text", "hello", "--output", out_wav),
+                          "tacotron-synthesize")
+    assert "not a tacotron-train model_dir" in line and not out_wav.exists()
+    line = one_line_error(run("tacotron.export", "--model_dir", tmp_path / "missing", "--output", tmp_path / "sm"),
+                          "tacotron-export")
+    assert "is not a directory" in line and not (tmp_path / "sm").exists()
+    line = one_line_error(
+        run("tacotron.evaluate", "--data", sample_data, "--model_dir", not_a_model, "--output", tmp_path / "ev"),
+        "tacotron-evaluate",
+    )
+    assert "not a tacotron-train model_dir" in line
+
+
+def test_text_file_with_an_unspeakable_line_writes_nothing(model_dir, tmp_path):
+    from tacotron import synthesize
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("A fine sentence.\n!!!\n")
+    folder = tmp_path / "out"
+    assert synthesize.main(["--model", str(model_dir), "--text_file", str(lines), "--output", str(folder)]) == 2
+    assert not folder.exists()
