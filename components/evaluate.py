@@ -1,0 +1,33 @@
+"""Evaluate component: `tacotron-evaluate` -> KFP Metrics, the HTML report, and the evaluation folder."""
+
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Model, Output
+
+
+def evaluate(
+    data: Input[Dataset],
+    model: Input[Model],
+    metrics: Output[Metrics],
+    report: Output[HTML],
+    evaluation: Output[Artifact],
+    gin_params: str = "",
+) -> None:
+    """gin_params: bindings separated by ";" (e.g. SynthesisConfig.griffin_lim_iters=30)."""
+    import json
+    import os
+    import shutil
+
+    from tacotron import evaluate as evaluator
+
+    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path]
+    for binding in filter(None, (b.strip() for b in gin_params.split(";"))):
+        argv += ["--gin_param", binding]
+    code = evaluator.main(argv)
+    if code != 0:
+        raise RuntimeError(f"tacotron-evaluate exited with {code} (see the log above)")
+    shutil.copyfile(os.path.join(evaluation.path, "report.html"), report.path)
+    with open(os.path.join(evaluation.path, "metrics.json")) as f:
+        result = json.load(f)
+    for section in ("free_running", "teacher_forced"):
+        for name, value in result[section].items():
+            metrics.log_metric(f"{section}.{name}", value)
+    metrics.log_metric("step", result["step"])

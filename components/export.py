@@ -1,0 +1,19 @@
+"""Export component: `tacotron-export` to a SavedModel artifact, pushed to a serving folder with its metrics."""
+
+from kfp.dsl import Artifact, Input, Model, Output
+
+
+def export(
+    model: Input[Model],
+    evaluation: Input[Artifact],
+    saved_model: Output[Model],
+    serving_dir: str = "",
+) -> str:
+    """Returns where the model was pushed: serving_dir/<step> (a TF Serving-style version folder), or ""."""
+    from pipelines.kubeflow_io import push
+    from tacotron import export as exporter
+
+    code = exporter.main(["--model_dir", model.path, "--output", saved_model.path])
+    if code != 0:
+        raise RuntimeError(f"tacotron-export exited with {code} (see the log above)")
+    return push(saved_model.path, evaluation.path, serving_dir) if serving_dir else ""

@@ -1,0 +1,8 @@
+"""Corpus fingerprint component: a digest of metadata.csv and the audio file list, the preprocessing cache key."""
+
+
+def fingerprint_corpus(corpus: str) -> str:
+    """Changes whenever a transcript, an audio file's name or its size changes (cheap on a bucket of any size)."""
+    from pipelines.corpus_fingerprint import fingerprint
+
+    return fingerprint(corpus)

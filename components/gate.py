@@ -1,0 +1,24 @@
+"""Gate component: passes (True) when the evaluation meets the thresholds and does not regress from the baseline."""
+
+from kfp.dsl import Artifact, Input
+
+
+def gate(
+    evaluation: Input[Artifact],
+    baseline_metrics: str = "",
+    max_failure_rate: float = 1.0,
+    max_mcd: float = 0.0,
+    min_alignment_score: float = 0.0,
+    max_regression: float = 0.05,
+) -> bool:
+    """baseline_metrics: metrics.json of the promoted model ("" = none); max_mcd 0 = not checked."""
+    import os
+
+    from tacotron import gate as gating
+
+    thresholds = gating.Thresholds(max_failure_rate, max_mcd or None, min_alignment_score or None, max_regression)
+    metrics = gating.read_metrics(os.path.join(evaluation.path, "metrics.json"))
+    baseline = gating.read_metrics(baseline_metrics) if baseline_metrics else None
+    reasons = gating.check(metrics, thresholds, baseline)
+    print("gate: " + ("passed" if not reasons else "failed: " + "; ".join(reasons)), flush=True)
+    return not reasons

@@ -1,0 +1,30 @@
+"""Preprocess component: the Beam + TFT job (`python -m pipelines.preprocess`) into a Dataset artifact."""
+
+from kfp.dsl import Dataset, Output
+
+
+def preprocess(
+    corpus: str,
+    corpus_fingerprint: str,
+    data: Output[Dataset],
+    max_seconds: float = 5.0,
+    eval_fraction: float = 0.05,
+    beam_options: str = "",
+) -> None:
+    """`corpus_fingerprint` is unused inside: it is there so the task's cache key changes with the recordings.
+    `beam_options` is a string of Beam flags, e.g. "--runner DataflowRunner --project P --region R"."""
+    import json
+    import os
+    import shlex
+
+    from pipelines import preprocess as job
+
+    argv = ["--corpus", corpus, "--output", data.path, "--max_seconds", str(max_seconds),
+            "--eval_fraction", str(eval_fraction), *shlex.split(beam_options)]
+    code = job.main(argv)
+    if code != 0:
+        raise RuntimeError(f"python -m pipelines.preprocess exited with {code} (see the log above)")
+    with open(os.path.join(data.path, "report.json")) as f:
+        report = json.load(f)
+    data.metadata.update({"corpus": corpus, "fingerprint": corpus_fingerprint, "written": report["written"],
+                          "rejected": report["rejected"], "hours": report.get("hours")})

@@ -1,0 +1,34 @@
+"""Train component: `tacotron-train` with checkpoints in a persistent folder, so a retried or preempted pod resumes."""
+
+from kfp.dsl import Dataset, Input, Model, Output
+
+
+def train(
+    data: Input[Dataset],
+    model: Output[Model],
+    run_key: str,
+    gin_files: str = "base_8khz",
+    gin_params: str = "",
+    steps: int = 0,
+    checkpoint_root: str = "",
+) -> None:
+    """gin_files: comma-separated shipped config names or paths; gin_params: bindings separated by ";".
+    steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty)."""
+    import os
+
+    from pipelines.kubeflow_io import export_model_dir
+    from tacotron import train as trainer
+
+    model_dir = os.path.join(checkpoint_root, run_key) if checkpoint_root else model.path + ".work"
+    argv = ["--data", data.path, "--model_dir", model_dir]
+    for name in filter(None, (g.strip() for g in gin_files.split(","))):
+        argv += ["--gin_file", name]
+    for binding in filter(None, (b.strip() for b in gin_params.split(";"))):
+        argv += ["--gin_param", binding]
+    if steps > 0:
+        argv += ["--steps", str(steps)]
+    code = trainer.main(argv)
+    if code != 0:
+        # 143: preempted after a checkpoint; the task's retry resumes from it.
+        raise RuntimeError(f"tacotron-train exited with {code} (see the log above)")
+    model.metadata.update(export_model_dir(model_dir, model.path))

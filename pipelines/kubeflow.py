@@ -1,0 +1,253 @@
+"""`python -m pipelines.kubeflow compile|submit|schedule|run-local`: the one pipeline, compiled for a Kubeflow UI,
+submitted to a Kubeflow Pipelines host, scheduled to retrain, or run on this machine with `kfp.local`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
+# run-local's defaults: the bundled corpus, the tiny config, a CPU-sized run. Any can be overridden with --param.
+LOCAL_DEFAULTS = {
+    "gin_files": "tiny",
+    "steps": 300,
+    "eval_gin_params": "SynthesisConfig.griffin_lim_iters = 30",
+    # The demo model is small and briefly trained: gate on the run finishing sanely, not on studio quality.
+    "max_failure_rate": 0.5,
+}
+# Kubeflow's cron has six fields, seconds first (robfig/cron): "0 0 3 * * 0" is 03:00 every Sunday.
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-LW#]+$")
+
+
+class UsageError(Exception):
+    """A bad command line, parameter, cron expression or unreachable host: one line, exit code 2."""
+
+
+def pipeline_parameters(pipeline) -> dict[str, str]:
+    """name -> declared type ("String", "NUMBER_INTEGER", ...) of every pipeline parameter."""
+    inputs = pipeline.component_spec.inputs or {}
+    return {name: spec.type for name, spec in inputs.items()}
+
+
+def parse_params(pairs: Sequence[str], pipeline) -> dict:
+    """--param name=value pairs -> typed arguments; unknown names and malformed values are UsageErrors."""
+    declared = pipeline_parameters(pipeline)
+    arguments = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep:
+            raise UsageError(f"--param {pair!r}: expected name=value")
+        if name not in declared:
+            raise UsageError(f"unknown pipeline parameter {name!r}; parameters: {', '.join(sorted(declared))}")
+        kind = declared[name]
+        try:
+            if kind in ("NUMBER_INTEGER", "Integer"):
+                arguments[name] = int(value)
+            elif kind in ("NUMBER_DOUBLE", "Float"):
+                arguments[name] = float(value)
+            elif kind in ("BOOLEAN", "Boolean"):
+                arguments[name] = {"true": True, "false": False}[value.lower()]
+            else:
+                arguments[name] = value
+        except (ValueError, KeyError):
+            raise UsageError(f"--param {name}={value!r}: not a valid {kind.lower()}") from None
+    return arguments
+
+
+def check_cron(expression: str) -> str:
+    fields = expression.split()
+    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise UsageError(
+            f"--cron {expression!r}: expected six fields, seconds first (e.g. '0 0 3 * * 0' = Sundays at 03:00)"
+        )
+    return expression
+
+
+def compile_pipeline(output: str, image: str) -> str:
+    from kfp import compiler
+
+    from pipelines.pipeline import create_pipeline
+
+    compiler.Compiler().compile(create_pipeline(image), output)
+    return output
+
+
+def client(args: argparse.Namespace):
+    """A kfp.Client with the kfp conventions: --token (or none), --namespace, or the current kube context."""
+    import kfp
+
+    return kfp.Client(host=args.host, existing_token=args.token, namespace=args.namespace,
+                      kube_context=args.kube_context)
+
+
+def _experiment_id(kfp_client, name: str, namespace: str | None) -> str:
+    return kfp_client.create_experiment(name=name, namespace=namespace).experiment_id
+
+
+def submit(args: argparse.Namespace) -> str:
+    from pipelines.pipeline import create_pipeline
+
+    arguments = parse_params(args.param, create_pipeline(args.image))
+    if "corpus" not in arguments:
+        raise UsageError("submit needs --param corpus=gs://... (the corpus the cluster reads)")
+    with tempfile.TemporaryDirectory() as tmp:
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image)
+        kfp_client = client(args)
+        run = kfp_client.create_run_from_pipeline_package(
+            package, arguments=arguments, run_name=args.run_name or f"tacotron-{time.strftime('%Y%m%d-%H%M%S')}",
+            experiment_name=args.experiment, namespace=args.namespace,
+        )
+    print(f"submitted run {run.run_id} to {args.host} (experiment {args.experiment!r})", flush=True)
+    return run.run_id
+
+
+def schedule(args: argparse.Namespace) -> None:
+    from pipelines.pipeline import create_pipeline
+
+    kfp_client = client(args)
+    if args.list:
+        response = kfp_client.list_recurring_runs(page_size=100, namespace=args.namespace)
+        for job in response.recurring_runs or []:
+            cron = job.trigger.cron_schedule.cron if job.trigger and job.trigger.cron_schedule else ""
+            print(f"{job.recurring_run_id}\t{job.display_name}\t{job.status}\t{cron}", flush=True)
+        return
+    if args.disable:
+        kfp_client.disable_recurring_run(args.disable)
+        print(f"disabled recurring run {args.disable}", flush=True)
+        return
+    if not args.cron:
+        raise UsageError("schedule needs --cron (or --list / --disable ID)")
+    cron = check_cron(args.cron)
+    arguments = parse_params(args.param, create_pipeline(args.image))
+    if "corpus" not in arguments:
+        raise UsageError("schedule needs --param corpus=gs://... (the corpus new recordings land in)")
+    with tempfile.TemporaryDirectory() as tmp:
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image)
+        experiment_id = _experiment_id(kfp_client, args.experiment, args.namespace)
+        job = kfp_client.create_recurring_run(
+            experiment_id=experiment_id, job_name=args.name, cron_expression=cron,
+            max_concurrency=args.max_concurrency, pipeline_package_path=package, params=arguments,
+            enable_caching=True,
+        )
+    print(f"scheduled {args.name!r} ({cron}) as recurring run {job.recurring_run_id}", flush=True)
+
+
+def run_local(args: argparse.Namespace) -> dict:
+    """The whole pipeline on this machine: kfp.local, each task a subprocess in this Python environment."""
+    from kfp import local
+
+    from pipelines.pipeline import create_pipeline
+
+    pipeline = create_pipeline()
+    workdir = pathlib.Path(args.workdir).resolve()
+    corpus = pathlib.Path(args.corpus).resolve()
+    if not (corpus / "metadata.csv").is_file():
+        raise UsageError(f"--corpus {str(corpus)!r} has no metadata.csv (LJSpeech layout expected)")
+    arguments = {
+        **LOCAL_DEFAULTS,
+        "corpus": str(corpus),
+        "checkpoint_root": str(workdir / "checkpoints"),
+        "serving_dir": str(workdir / "serving"),
+        **parse_params(args.param, pipeline),
+    }
+    # Task subprocesses import `pipelines` and `components` from this checkout (installed in the image instead).
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "pipeline_root"))
+    started = time.time()
+    task = pipeline(**arguments)
+    report = task.output.path
+    versions = sorted((workdir / "serving").glob("*/saved_model.pb"), key=lambda p: p.stat().st_mtime)
+    summary = {"report": report, "seconds": round(time.time() - started, 1),
+               "exported": str(versions[-1].parent) if versions else None}
+    print(f"report: {report}", flush=True)
+    if summary["exported"]:
+        print(f"exported model: {summary['exported']}", flush=True)
+    else:
+        print("no model exported: the gate did not pass (see the gate task's log above)", flush=True)
+    return summary
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    from components import DEFAULT_IMAGE
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines.kubeflow", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def remote(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--host", help="Kubeflow Pipelines API endpoint (default: the kube context's)")
+        sub.add_argument("--token", default=os.environ.get("KFP_TOKEN"), help="bearer token (default: $KFP_TOKEN)")
+        sub.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user clusters)")
+        sub.add_argument("--kube_context", default=None, help="kubeconfig context to reach the cluster through")
+        sub.add_argument("--experiment", default="tacotron", help="experiment name (created when missing)")
+        sub.add_argument("--image", default=DEFAULT_IMAGE, help="the project image every component runs in")
+        sub.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
+
+    compile_cmd = commands.add_parser("compile", help="write the pipeline IR YAML a Kubeflow UI uploads")
+    compile_cmd.add_argument("--output", default="pipeline.yaml")
+    compile_cmd.add_argument("--image", default=DEFAULT_IMAGE, help="the project image every component runs in")
+    submit_cmd = commands.add_parser("submit", help="start a run on a Kubeflow Pipelines host")
+    remote(submit_cmd)
+    submit_cmd.add_argument("--run_name", default=None)
+    schedule_cmd = commands.add_parser("schedule", help="create (or --list, --disable) a recurring run")
+    remote(schedule_cmd)
+    schedule_cmd.add_argument("--cron", help="six-field cron, seconds first, e.g. '0 0 3 * * 0'")
+    schedule_cmd.add_argument("--name", default="tacotron-retrain", help="recurring run name")
+    schedule_cmd.add_argument("--max_concurrency", type=int, default=1)
+    schedule_cmd.add_argument("--list", action="store_true", help="list recurring runs")
+    schedule_cmd.add_argument("--disable", metavar="ID", help="disable the recurring run with this id")
+    local_cmd = commands.add_parser("run-local", help="run the pipeline on this machine with kfp.local")
+    local_cmd.add_argument("--corpus", default=str(SAMPLE_CORPUS), help="LJSpeech-layout corpus (default: bundled)")
+    local_cmd.add_argument("--workdir", default="out/pipeline", help="pipeline root, checkpoints and serving folder")
+    local_cmd.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
+    args = parser.parse_args(argv)
+    if getattr(args, "max_concurrency", 1) < 1:
+        parser.error("--max_concurrency must be at least 1")
+    return args
+
+
+def _reason(error: Exception) -> str:
+    """The first meaningful line of a client-side error (connection refused, HTTP status, ...)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    prog = "python -m pipelines.kubeflow"
+    try:
+        if args.command == "compile":
+            print(f"wrote {compile_pipeline(args.output, args.image)}", flush=True)
+        elif args.command == "submit":
+            submit(args)
+        elif args.command == "schedule":
+            schedule(args)
+        else:
+            run_local(args)
+    except UsageError as e:
+        print(f"{prog} {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001  (network and API errors from the kfp client: one line, not a traceback)
+        if args.command in ("submit", "schedule") and _is_client_error(e):
+            print(f"{prog} {args.command}: error: cannot reach {args.host}: {_reason(e)}", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+def _is_client_error(error: Exception) -> bool:
+    import urllib3.exceptions
+    from kfp_server_api.exceptions import ApiException
+
+    return isinstance(error, (urllib3.exceptions.HTTPError, ApiException, OSError))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

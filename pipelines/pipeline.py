@@ -1,0 +1,77 @@
+"""The one Tacotron pipeline: fingerprint -> preprocess -> train -> evaluate -> gate -> export, for every runner."""
+
+from kfp import dsl
+
+import components
+
+PIPELINE_NAME = "tacotron-8khz"
+# Retries of the train task (preemption, node loss); each resumes from the last checkpoint. KFP takes no parameter
+# here, only a number.
+TRAIN_RETRIES = 3
+
+
+def create_pipeline(image: str = components.DEFAULT_IMAGE):
+    """The pipeline function with its components running in `image` (compile it, submit it, or run it locally)."""
+    c = components.build(image)
+
+    @dsl.pipeline(name=PIPELINE_NAME, description="8 kHz Tacotron: preprocess, train, evaluate, gate, export.")
+    def tacotron_pipeline(
+        corpus: str,
+        checkpoint_root: str = "",
+        serving_dir: str = "",
+        gin_files: str = "base_8khz",
+        gin_params: str = "",
+        steps: int = 0,
+        max_seconds: float = 5.0,
+        eval_fraction: float = 0.05,
+        beam_options: str = "",
+        eval_gin_params: str = "",
+        accelerator_type: str = "nvidia.com/gpu",
+        accelerator_count: int = 1,
+        train_cpu: str = "8",
+        train_memory: str = "32G",
+        baseline_metrics: str = "",
+        max_failure_rate: float = 0.25,
+        max_mcd: float = 0.0,
+        min_alignment_score: float = 0.0,
+        max_regression: float = 0.05,
+    ) -> dsl.HTML:
+        # Fingerprint the corpus every run, so that preprocessing's cache key changes exactly when the data does.
+        fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
+        # Preprocess: Beam + TFT on the chosen runner (DirectRunner locally, Dataflow or Flink on a cluster).
+        preprocess = c.preprocess(
+            corpus=corpus, corpus_fingerprint=fingerprint.output, max_seconds=max_seconds,
+            eval_fraction=eval_fraction, beam_options=beam_options,
+        ).set_display_name("preprocess")
+        # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
+        train = (
+            c.train(
+                data=preprocess.outputs["data"], run_key=dsl.PIPELINE_JOB_ID_PLACEHOLDER, gin_files=gin_files,
+                gin_params=gin_params, steps=steps, checkpoint_root=checkpoint_root,
+            )
+            .set_display_name("train")
+            .set_accelerator_type(accelerator_type)
+            .set_accelerator_limit(accelerator_count)
+            .set_cpu_request(train_cpu)
+            .set_memory_request(train_memory)
+            .set_retry(num_retries=TRAIN_RETRIES, backoff_duration="60s", backoff_factor=2.0)
+            .set_caching_options(False)
+        )
+        # Evaluate teacher-forced and free-running; the report becomes the run's HTML artifact.
+        evaluate = c.evaluate(
+            data=preprocess.outputs["data"], model=train.outputs["model"], gin_params=eval_gin_params
+        ).set_display_name("evaluate")
+        # Gate: thresholds and, when given, the promoted model's metrics.
+        gate = c.gate(
+            evaluation=evaluate.outputs["evaluation"], baseline_metrics=baseline_metrics,
+            max_failure_rate=max_failure_rate, max_mcd=max_mcd, min_alignment_score=min_alignment_score,
+            max_regression=max_regression,
+        ).set_display_name("gate")
+        # Export (and push to serving_dir) only a model that passed the gate.
+        with dsl.If(gate.output == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
+            c.export(
+                model=train.outputs["model"], evaluation=evaluate.outputs["evaluation"], serving_dir=serving_dir
+            ).set_display_name("export")
+        return evaluate.outputs["report"]
+
+    return tacotron_pipeline
