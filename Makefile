@@ -14,10 +14,9 @@ $(STAMP): requirements.txt model/pyproject.toml
 	$(VENV)/bin/pip install -q -r requirements.txt -e ./model
 	touch $(STAMP)
 
-# The main job on the bundled sample corpus.
+# The main job: the whole Kubeflow pipeline on the bundled sample corpus, run locally by kfp.local.
 demo: install
-	$(VENV)/bin/python -m pipelines.preprocess --corpus data/sample_corpus --output $(OUT)/data
-	$(VENV)/bin/tacotron-train --data $(OUT)/data --model_dir $(OUT)/model --gin_file tiny --steps $(DEMO_STEPS)
+	$(VENV)/bin/python -m pipelines.kubeflow run-local --workdir $(OUT)/pipeline --param steps=$(DEMO_STEPS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -29,3 +28,4 @@ benchmark: install
 	$(VENV)/bin/python benchmarks/preprocess.py
 	$(VENV)/bin/python benchmarks/train_throughput.py --data $(OUT)/data
 	$(VENV)/bin/python benchmarks/time_to_alignment.py --data $(OUT)/data
+	$(VENV)/bin/python benchmarks/synthesis.py

@@ -160,7 +160,9 @@ def run_local(args: argparse.Namespace) -> dict:
     }
     # Task subprocesses import `pipelines` and `components` from this checkout (installed in the image instead).
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "pipeline_root"))
+    # Caching (keyed on each task's inputs) lets a rerun on the same corpus and settings skip preprocessing.
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "pipeline_root"),
+               enable_caching=not args.no_cache, cache_root=str(workdir / "cache"))
     started = time.time()
     task = pipeline(**arguments)
     report = task.output.path
@@ -207,6 +209,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     local_cmd.add_argument("--corpus", default=str(SAMPLE_CORPUS), help="LJSpeech-layout corpus (default: bundled)")
     local_cmd.add_argument("--workdir", default="out/pipeline", help="pipeline root, checkpoints and serving folder")
     local_cmd.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
+    local_cmd.add_argument("--no_cache", action="store_true", help="run every task, even with unchanged inputs")
     args = parser.parse_args(argv)
     if getattr(args, "max_concurrency", 1) < 1:
         parser.error("--max_concurrency must be at least 1")

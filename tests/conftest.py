@@ -38,3 +38,44 @@ def sample_data(tmp_path_factory) -> pathlib.Path:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return output
+
+
+# Clips of the bundled corpus that the pipeline fixture runs on: enough for a train and an eval split.
+PIPELINE_CLIPS = 6
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> dict:
+    """`python -m pipelines.kubeflow run-local` once, end to end on a few clips and two training steps; its outputs
+    (trained model_dir, evaluation folder, exported SavedModel) serve the evaluation, export and pipeline tests."""
+    corpus = tmp_path_factory.mktemp("corpus6")
+    source = REPO / "data" / "sample_corpus"
+    lines = (source / "metadata.csv").read_text().splitlines()[:PIPELINE_CLIPS]
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    (corpus / "wavs").mkdir()
+    for line in lines:
+        clip = line.split("|")[0]
+        shutil.copy(source / "wavs" / f"{clip}.flac", corpus / "wavs" / f"{clip}.flac")
+    workdir = tmp_path_factory.mktemp("pipeline")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.kubeflow", "run-local", "--corpus", str(corpus), "--workdir", str(workdir),
+         "--param", "steps=2", "--param", "eval_fraction=0.3", "--param", "max_failure_rate=1.0",
+         "--param", "gin_params=TrainConfig.batch_size = 2; TrainConfig.bucket_count = 1; "
+                    "TrainConfig.image_every = 100000",
+         # An untrained model never stops: short decoding and few Griffin-Lim iterations keep evaluation quick.
+         "--param", "eval_gin_params=SynthesisConfig.griffin_lim_iters = 4; SynthesisConfig.max_frames_per_char = 3.0"],
+        cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    (run_root,) = (workdir / "pipeline_root").glob("tacotron-8khz-*")
+    return {
+        "result": result,
+        "workdir": workdir,
+        "corpus": corpus,
+        "report": pathlib.Path(printed["report"]),
+        "exported": pathlib.Path(printed["exported model"]) if "exported model" in printed else None,
+        "data": run_root / "preprocess" / "data",
+        "model_dir": run_root / "train" / "model",
+        "evaluation": run_root / "evaluate" / "evaluation",
+    }

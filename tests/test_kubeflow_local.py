@@ -1,0 +1,111 @@
+"""The Kubeflow pipeline: its compiled IR (tasks, wiring, GPU, retries, caching, the export condition) and the same
+pipeline run end to end on this machine through kfp.local."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def kubeflow(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.kubeflow", *map(str, args)], cwd=REPO,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("ir") / "pipeline.yaml"
+    result = kubeflow("compile", "--output", path, "--image", "registry.example/tacotron:test")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return yaml.safe_load(path.read_text())
+
+
+def test_compiled_pipeline_wires_the_tasks_in_data_flow_order(compiled):
+    tasks = compiled["root"]["dag"]["tasks"]
+    assert set(tasks) == {"fingerprint-corpus", "preprocess", "train", "evaluate", "gate", "condition-1"}
+    preprocess_inputs = tasks["preprocess"]["inputs"]["parameters"]
+    assert preprocess_inputs["corpus_fingerprint"]["taskOutputParameter"]["producerTask"] == "fingerprint-corpus"
+    assert tasks["train"]["inputs"]["artifacts"]["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
+    evaluate_inputs = tasks["evaluate"]["inputs"]["artifacts"]
+    assert evaluate_inputs["model"]["taskOutputArtifact"]["producerTask"] == "train"
+    assert evaluate_inputs["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
+    assert tasks["gate"]["inputs"]["artifacts"]["evaluation"]["taskOutputArtifact"]["producerTask"] == "evaluate"
+    # Export runs only inside the gate's condition.
+    condition = tasks["condition-1"]
+    assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--gate-Output'] == true"
+    assert set(compiled["components"]["comp-condition-1"]["dag"]["tasks"]) == {"export"}
+    # The report is the pipeline's output.
+    assert compiled["root"]["dag"]["outputs"]["artifacts"]["Output"]["artifactSelectors"][0]["producerSubtask"] == (
+        "evaluate"
+    )
+
+
+def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
+    tasks = compiled["root"]["dag"]["tasks"]
+    executors = compiled["deploymentSpec"]["executors"]
+    train = executors["exec-train"]["container"]
+    accelerator = train["resources"]["accelerator"]
+    assert "accelerator_type" in accelerator["resourceType"] and "accelerator_count" in accelerator["resourceCount"]
+    assert "train_cpu" in train["resources"]["resourceCpuRequest"]
+    assert "train_memory" in train["resources"]["resourceMemoryRequest"]
+    retry = tasks["train"]["retryPolicy"]
+    assert retry["maxRetryCount"] == 3 and retry["backoffFactor"] == 2.0
+    # Fingerprint and training always run; preprocessing (keyed on corpus fingerprint + settings) is cached.
+    assert tasks["fingerprint-corpus"]["cachingOptions"] == {}
+    assert tasks["train"]["cachingOptions"] == {}
+    assert tasks["preprocess"]["cachingOptions"] == {"enableCache": True}
+    for executor in executors.values():
+        container = executor["container"]
+        assert container["image"] == "registry.example/tacotron:test"
+        # Nothing is pip-installed when a task starts: the code is in the image.
+        assert "pip install" not in " ".join(container.get("command", []) + container.get("args", []))
+    parameters = compiled["root"]["inputDefinitions"]["parameters"]
+    assert "corpus" in parameters and parameters["steps"]["parameterType"] == "NUMBER_INTEGER"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--param", "nope=1"], "unknown pipeline parameter 'nope'"),
+        (["--param", "steps=many"], "--param steps='many': not a valid"),
+        (["--param", "steps"], "expected name=value"),
+        (["--corpus", "/nonexistent/corpus"], "has no metadata.csv"),
+    ],
+)
+def test_run_local_rejects_bad_parameters_in_one_line(args, message, tmp_path):
+    result = kubeflow("run-local", "--workdir", tmp_path / "work", *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("python -m pipelines.kubeflow run-local: error:")
+    assert message in result.stderr and not (tmp_path / "work" / "pipeline_root").exists()
+
+
+def test_run_local_runs_the_whole_pipeline(pipeline_run):
+    """conftest's `pipeline_run`: run-local on a few clips, two training steps, asserted here stage by stage."""
+    workdir = pipeline_run["workdir"]
+    assert pipeline_run["report"].is_file()
+    assert "Tacotron evaluation: step 2" in pipeline_run["report"].read_text()
+    assert json.loads((pipeline_run["data"] / "report.json").read_text())["written"]["train"] >= 2
+    metrics = json.loads((pipeline_run["evaluation"] / "metrics.json").read_text())
+    assert metrics["step"] == 2 and metrics["utterances"] >= 1
+    # Checkpoints in the persistent folder, keyed by the run; the exported model pushed with its metrics.
+    assert glob.glob(str(workdir / "checkpoints" / "*" / "checkpoints" / "ckpt-00000002.json"))
+    exported = pipeline_run["exported"]
+    assert exported == workdir / "serving" / "2"
+    assert json.loads((exported / "metrics.json").read_text())["step"] == 2
+    assert "gate: passed" in pipeline_run["result"].stdout + pipeline_run["result"].stderr
+    load = subprocess.run(
+        [sys.executable, "-c", "import sys, tensorflow as tf; m = tf.saved_model.load(sys.argv[1]); "
+         "print(sorted(m.signatures))", str(exported)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert load.returncode == 0 and "serving_default" in load.stdout, load.stderr[-2000:]
