@@ -4,6 +4,7 @@ submitted to a Kubeflow Pipelines host, scheduled to retrain, or run on this mac
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -82,10 +83,21 @@ def compile_pipeline(output: str, image: str) -> str:
 
 def client(args: argparse.Namespace):
     """A kfp.Client with the kfp conventions: --token (or none), --namespace, or the current kube context."""
+    import warnings
+
     import kfp
 
-    return kfp.Client(host=args.host, existing_token=args.token, namespace=args.namespace,
-                      kube_context=args.kube_context)
+    class _Client(kfp.Client):
+        def get_kfp_healthz(self, sleep_duration: int = 5):
+            # One attempt: kfp's own retries a host that answers but fails (401, 503) five times, five seconds
+            # apart, logging a traceback each time; main() turns the ApiException into one line.
+            return self._healthz_api.healthz_service_get_healthz()
+
+    with warnings.catch_warnings():
+        # "This client only works with Kubeflow Pipeline v2.0.0-beta.2 and later versions.", on every construction.
+        warnings.simplefilter("ignore", FutureWarning)
+        return _Client(host=args.host, existing_token=args.token, namespace=args.namespace,
+                       kube_context=args.kube_context)
 
 
 def _experiment_id(kfp_client, name: str, namespace: str | None) -> str:
@@ -112,15 +124,14 @@ def submit(args: argparse.Namespace) -> str:
 def schedule(args: argparse.Namespace) -> None:
     from pipelines.pipeline import create_pipeline
 
-    kfp_client = client(args)
     if args.list:
-        response = kfp_client.list_recurring_runs(page_size=100, namespace=args.namespace)
+        response = client(args).list_recurring_runs(page_size=100, namespace=args.namespace)
         for job in response.recurring_runs or []:
             cron = job.trigger.cron_schedule.cron if job.trigger and job.trigger.cron_schedule else ""
             print(f"{job.recurring_run_id}\t{job.display_name}\t{job.status}\t{cron}", flush=True)
         return
     if args.disable:
-        kfp_client.disable_recurring_run(args.disable)
+        client(args).disable_recurring_run(args.disable)
         print(f"disabled recurring run {args.disable}", flush=True)
         return
     if not args.cron:
@@ -131,11 +142,13 @@ def schedule(args: argparse.Namespace) -> None:
         raise UsageError("schedule needs --param corpus=gs://... (the corpus new recordings land in)")
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image)
+        kfp_client = client(args)
         experiment_id = _experiment_id(kfp_client, args.experiment, args.namespace)
+        # enable_caching is left unset: the compiled per-task settings hold (the fingerprint and training always
+        # run; preprocessing is cached on the fingerprint), so a scheduled run sees new recordings.
         job = kfp_client.create_recurring_run(
             experiment_id=experiment_id, job_name=args.name, cron_expression=cron,
             max_concurrency=args.max_concurrency, pipeline_package_path=package, params=arguments,
-            enable_caching=True,
         )
     print(f"scheduled {args.name!r} ({cron}) as recurring run {job.recurring_run_id}", flush=True)
 
@@ -217,7 +230,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _reason(error: Exception) -> str:
-    """The first meaningful line of a client-side error (connection refused, HTTP status, ...)."""
+    """The first meaningful line of a client-side error (connection refused, HTTP status and message, ...)."""
+    from kfp_server_api.exceptions import ApiException
+
+    if isinstance(error, ApiException):
+        try:
+            message = json.loads(error.body or "{}").get("message", "")
+        except ValueError:
+            message = ""
+        return f"HTTP {error.status} {error.reason or ''} {message}".strip()
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
 
@@ -239,7 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as e:  # noqa: BLE001  (network and API errors from the kfp client: one line, not a traceback)
         if args.command in ("submit", "schedule") and _is_client_error(e):
-            print(f"{prog} {args.command}: error: cannot reach {args.host}: {_reason(e)}", file=sys.stderr)
+            from kfp_server_api.exceptions import ApiException
+
+            where = args.host or "the cluster"
+            verb = f"{where} answered" if isinstance(e, ApiException) else f"cannot reach {where}"
+            print(f"{prog} {args.command}: error: {verb}: {_reason(e)}", file=sys.stderr)
             return 2
         raise
     return 0
