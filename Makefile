@@ -29,3 +29,4 @@ benchmark: install
 	$(VENV)/bin/python benchmarks/train_throughput.py --data $(OUT)/data
 	$(VENV)/bin/python benchmarks/time_to_alignment.py --data $(OUT)/data
 	$(VENV)/bin/python benchmarks/synthesis.py
+	$(VENV)/bin/python benchmarks/pipeline_local.py
