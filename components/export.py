@@ -10,10 +10,16 @@ def export(
     serving_dir: str = "",
 ) -> str:
     """Returns where the model was pushed: serving_dir/<step> (a TF Serving-style version folder), or ""."""
-    from pipelines.kubeflow_io import push
-    from tacotron import export as exporter
+    import os
+    import subprocess
+    import sys
 
-    code = exporter.main(["--model_dir", model.path, "--output", saved_model.path])
+    from pipelines.kubeflow_io import push
+
+    # Its own process: the SavedModel needs Keras on the TensorFlow backend, and this one may already have imported
+    # Keras on another (KERAS_BACKEND=jax in the task's environment) before the export could choose.
+    command = [sys.executable, "-m", "tacotron.export", "--model_dir", model.path, "--output", saved_model.path]
+    code = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": "tensorflow"}).returncode
     if code != 0:
         raise RuntimeError(f"tacotron-export exited with {code} (see the log above)")
     return push(saved_model.path, evaluation.path, serving_dir) if serving_dir else ""
