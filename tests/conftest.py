@@ -19,17 +19,22 @@ import pytest  # noqa: E402
 TRAINING_CLIPS = 24
 
 
-@pytest.fixture(scope="session")
-def sample_data(tmp_path_factory) -> pathlib.Path:
-    """The first TRAINING_CLIPS clips of the bundled corpus, preprocessed by the real Beam job (all in train)."""
-    corpus = tmp_path_factory.mktemp("corpus24")
+def first_clips(count: int, corpus: pathlib.Path) -> pathlib.Path:
+    """A corpus folder holding the first `count` clips of the bundled corpus (metadata.csv lines and audio)."""
     source = REPO / "data" / "sample_corpus"
-    lines = (source / "metadata.csv").read_text().splitlines()[:TRAINING_CLIPS]
+    lines = (source / "metadata.csv").read_text().splitlines()[:count]
     (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
     (corpus / "wavs").mkdir()
     for line in lines:
         clip = line.split("|")[0]
         shutil.copy(source / "wavs" / f"{clip}.flac", corpus / "wavs" / f"{clip}.flac")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def sample_data(tmp_path_factory) -> pathlib.Path:
+    """The first TRAINING_CLIPS clips of the bundled corpus, preprocessed by the real Beam job (all in train)."""
+    corpus = first_clips(TRAINING_CLIPS, tmp_path_factory.mktemp("corpus24"))
     output = tmp_path_factory.mktemp("data24")
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus), "--output", str(output),
@@ -48,14 +53,7 @@ PIPELINE_CLIPS = 6
 def pipeline_run(tmp_path_factory) -> dict:
     """`python -m pipelines.kubeflow run-local` once, end to end on a few clips and two training steps; its outputs
     (trained model_dir, evaluation folder, exported SavedModel) serve the evaluation, export and pipeline tests."""
-    corpus = tmp_path_factory.mktemp("corpus6")
-    source = REPO / "data" / "sample_corpus"
-    lines = (source / "metadata.csv").read_text().splitlines()[:PIPELINE_CLIPS]
-    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
-    (corpus / "wavs").mkdir()
-    for line in lines:
-        clip = line.split("|")[0]
-        shutil.copy(source / "wavs" / f"{clip}.flac", corpus / "wavs" / f"{clip}.flac")
+    corpus = first_clips(PIPELINE_CLIPS, tmp_path_factory.mktemp("corpus6"))
     workdir = tmp_path_factory.mktemp("pipeline")
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.kubeflow", "run-local", "--corpus", str(corpus), "--workdir", str(workdir),
