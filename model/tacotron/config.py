@@ -19,13 +19,17 @@ class TacotronConfig:
     vocab_size: int = 0  # embedding rows; the trainer sets it from the data's vocabulary (tacotron.text ids)
     embedding_dim: int = 256
     encoder_prenet_units: tuple[int, ...] = (256, 128)
+    # Dropout on the encoder pre-net is independent per character: at the decoder pre-net's 0.5 the character
+    # identity reaching attention is so noisy that the model learns to continue the previous frame and ignore the
+    # text (docs/SPEAKING.md). The decoder's own pre-net dropout, which breaks teacher-forcing dependence, stays.
+    encoder_prenet_dropout: float = 0.0
     encoder_conv_bank_k: int = 16
     encoder_channels: int = 128
     encoder_highway_layers: int = 4
     # Decoder.
     reduction_factor: int = 2  # mel frames emitted per decoder step ("r")
     decoder_prenet_units: tuple[int, ...] = (256, 128)
-    prenet_dropout: float = 0.5
+    decoder_prenet_dropout: float = 0.5  # decoder pre-net, also on at inference (Tacotron 2)
     attention: str = "location_sensitive"  # a name registered in tacotron.attention
     attention_units: int = 256
     attention_rnn_units: int = 256

@@ -8,10 +8,10 @@ from keras import layers, ops
 
 from tacotron.attention import attention_context, make_attention
 from tacotron.config import TacotronConfig
-from tacotron.modules import Prenet, dropout_masks, hashed_dropout_mask
+from tacotron.modules import Prenet, SavesSeed, dropout_masks, hashed_dropout_mask
 
 
-class AttentionDecoder(layers.Layer):
+class AttentionDecoder(SavesSeed, layers.Layer):
     """Tacotron decoder (section 3.3) run as one `keras.ops.scan` over decoder steps.
 
     Each step reads one input frame: the true previous frame (teacher forcing), or the model's own previous
@@ -23,7 +23,7 @@ class AttentionDecoder(layers.Layer):
         super().__init__(**kwargs)
         self.config = config
         c = config
-        self.prenet = Prenet(c.decoder_prenet_units, c.prenet_dropout, name="prenet")
+        self.prenet = Prenet(c.decoder_prenet_units, c.decoder_prenet_dropout, name="prenet")
         self.attention_rnn = layers.GRUCell(c.attention_rnn_units, name="attention_rnn")
         self.attention = make_attention(
             c.attention,
@@ -66,7 +66,7 @@ class AttentionDecoder(layers.Layer):
         keys = self.attention.prepare(memory)  # [N, T_in, attention_units]
         fmask = ops.cast(text_mask, "float32")  # [N, T_in]
         # Pre-net dropout stays on at inference too (Tacotron 2 section 2.3): it is the decoder's only noise source.
-        masks = [dropout_masks((t_dec, n, u), c.prenet_dropout, self.seed) for u in self.prenet.units]
+        masks = [dropout_masks((t_dec, n, u), c.decoder_prenet_dropout, self.seed) for u in self.prenet.units]
         # One tensor per step, split inside: keras.ops.scan on TensorFlow fails on several xs whose step count is
         # only known at run time (bucketed batches) because it compares their static lengths.
         xs = ops.concatenate(
@@ -158,7 +158,7 @@ class AttentionDecoder(layers.Layer):
 
         def body(i, carry, steps, stopped, frames, stops, alignments):
             masks = [
-                hashed_dropout_mask(i, n, u, c.prenet_dropout, seed + layer)
+                hashed_dropout_mask(i, n, u, c.decoder_prenet_dropout, seed + layer)
                 for layer, u in enumerate(self.prenet.units)
             ]
             carry = self._step(carry, carry["frames"][:, -c.num_mels :], masks, keys, memory, fmask)

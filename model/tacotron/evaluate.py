@@ -15,9 +15,16 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 from tacotron import gate as gate_lib  # noqa: E402
 
 # Teacher-forced: the model reads the recorded frames, as in training.
-TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy")
+TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy",
+                  "text_swap_mel_loss", "text_reliance")
 # Free-running: the model reads its own frames from the go frame on, as when it is used.
-FREE_RUNNING = ("mcd_dtw_db", "diagonality", "focus", "alignment_score", "length_ratio", "failure_rate")
+FREE_RUNNING = (
+    "sentence_identification", "gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality", "focus",
+    "alignment_score", "length_ratio", "failure_rate",
+)
+# Per utterance and averaged; the identification figures come from comparing utterances with each other.
+_AVERAGED = ("gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality", "focus", "alignment_score",
+             "length_ratio")
 
 
 class EvaluationError(Exception):
@@ -42,7 +49,7 @@ def evaluate(
 ) -> tuple[dict, list[dict]]:
     """Evaluate the newest checkpoint in model_dir on the eval split of data_dir, writing per utterance alignment
     and mel PNGs and predicted/recorded WAVs under output_dir/utterances. Returns (metrics, report entries)."""
-    from tacotron import alignment, dataset, metrics, report
+    from tacotron import alignment, audio, dataset, metrics, report
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
     from tacotron.synthesis import ModelError, Synthesizer, compiled, load_model
@@ -78,14 +85,23 @@ def evaluate(
         return out["stop_logits"], parts | {"loss": model.total_loss(parts)}
 
     teacher_forced = compiled(teacher_forced, model.variables)
-    totals = {name: 0.0 for name in TEACHER_FORCED if name != "stop_accuracy"}
+    totals = {name: 0.0 for name in TEACHER_FORCED if name not in ("stop_accuracy", "text_reliance")}
     rows, page = [], []
+    # Log mels of what a listener hears (the predicted audio), of the recordings, and of the recordings through the
+    # same Griffin-Lim (the ceiling of what this vocoder lets sentence identification reach).
+    heard, recordings, resynthesized = [], [], []
     for batch in data:
         n = len(batch["n_frames"])
         x = {k: _fill(batch[k].numpy(), batch_size) for k in dataset.MODEL_FEATURES}
         # Teacher-forced losses, defined exactly as in training (batch means; the copies weigh in only when n is
         # below batch_size, on the last batch).
         stop_logits, parts = teacher_forced(x)
+        # Does the model read its text? The same frames with another utterance's text: a model that only continues
+        # the previous frame scores about the same mel loss (text_reliance near 1).
+        others = np.concatenate([np.roll(np.arange(n), 1), np.arange(n, len(x["text_ids"]))])
+        swapped = x | {k: x[k][others] for k in ("text_ids", "text_length")}
+        _, swapped_parts = teacher_forced(swapped) if n > 1 else (None, {"mel_loss": np.nan})
+        parts = parts | {"text_swap_mel_loss": swapped_parts["mel_loss"]}
         for name in totals:
             totals[name] += float(_numpy(parts[name])) * n
         stop_logits = _numpy(stop_logits)  # [N, T_dec]
@@ -101,9 +117,14 @@ def evaluate(
             true_frames, predicted_frames = int(x["n_frames"][i]), int(free["n_frames"][i])
             true_mel = x["mel"][i, :true_frames] * loaded.mel_std + loaded.mel_mean  # [T, num_mels] log magnitudes
             predicted_mel = free["mel"][i, :predicted_frames] * loaded.mel_std + loaded.mel_mean
+            heard.append(audio.spectrograms(predicted[i], audio_config)[0])
+            recordings.append(true_mel)
+            resynthesized.append(audio.spectrograms(recorded[i], audio_config)[0])
             row = {
                 "id": uid,
                 "text": batch["text"][i].numpy().decode("utf-8"),
+                "gv_ratio": metrics.global_variance_ratio(true_mel, predicted_mel),
+                "spectral_detail_ratio": metrics.spectral_detail(predicted_mel) / metrics.spectral_detail(true_mel),
                 "mcd_dtw_db": metrics.mcd_dtw(true_mel, predicted_mel),
                 "diagonality": float(diagonality[i]),
                 "focus": float(focus[i]),
@@ -116,18 +137,14 @@ def evaluate(
             }
             rows.append(row)
             stem = os.path.join(pictures, uid)
-            text_length = int(x["text_length"][i])
-            # Side by side in time: predicted above recorded, padded to the longer of the two.
-            width = max(true_frames, predicted_frames)
-            mels = np.full((2, width, true_mel.shape[1]), audio_config.log_floor_value, np.float32)
-            mels[0, :predicted_frames], mels[1, :true_frames] = predicted_mel, true_mel
+            figure = report.utterance_figure(
+                free["alignments"][i, : steps[i], : int(x["text_length"][i])], predicted_mel, true_mel,
+                audio_config.frame_shift_ms / 1000.0, r,
+            )
             page.append(
                 row
                 | {
-                    "alignment_png": report.write_png(
-                        free["alignments"][i, : steps[i], :text_length].T, stem + "_alignment.png", scale=3
-                    ),
-                    "mel_png": report.write_png(np.concatenate([mels[1], mels[0]], axis=1).T, stem + "_mel.png"),
+                    "figure_png": report.write_file(figure, stem + ".png"),
                     "predicted_wav": report.write_wav(
                         predicted[i], stem + "_predicted.wav", audio_config.sample_rate
                     ),
@@ -142,9 +159,20 @@ def evaluate(
     count = len(rows)
     teacher_forced = {name: totals[name] / count for name in totals}
     teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
-    averaged = [name for name in FREE_RUNNING if name != "failure_rate"]
-    free_running = {name: float(np.mean([row[name] for row in rows])) for name in averaged}
+    swap = teacher_forced["text_swap_mel_loss"]
+    teacher_forced["text_swap_mel_loss"] = swap if np.isfinite(swap) else None
+    teacher_forced["text_reliance"] = swap / teacher_forced["mel_loss"] if np.isfinite(swap) else None
+    identification = metrics.sentence_identification(heard, recordings)
+    ceiling = metrics.sentence_identification(resynthesized, recordings)
+    if identification["available"]:
+        for row, item, entry in zip(rows, identification.pop("per_utterance"), page, strict=True):
+            row |= {"identified": item["correct"], "margin": item["margin"],
+                    "nearest": rows[item["nearest"]]["id"]}
+            entry |= {"identified": item["correct"], "margin": item["margin"], "nearest": row["nearest"]}
+        ceiling.pop("per_utterance")
+    free_running = {name: float(np.mean([row[name] for row in rows])) for name in _AVERAGED}
     free_running["failure_rate"] = float(np.mean([not row["stopped"] for row in rows]))
+    free_running["sentence_identification"] = identification.get("accuracy")
     result = {
         "step": loaded.step,
         "model_dir": model_dir,
@@ -153,10 +181,26 @@ def evaluate(
         "utterances": count,
         "teacher_forced": {k: teacher_forced[k] for k in TEACHER_FORCED},
         "free_running": {k: free_running[k] for k in FREE_RUNNING},
+        "sentence_identification": identification | {"griffin_lim_ceiling": ceiling},
         "config": {"model": config.to_dict(), "synthesis": synthesis.to_dict()},
         "per_utterance": rows,
     }
     return result, page
+
+
+def read_training_log(model_dir: str) -> list[dict]:
+    """The rows of model_dir/metrics.jsonl (empty when there is none; a torn last line is skipped)."""
+    rows = []
+    try:
+        with open(os.path.join(model_dir, "metrics.jsonl")) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    except OSError:
+        return []
+    return rows
 
 
 def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
@@ -166,7 +210,10 @@ def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
     with open(tmp, "w") as f:
         json.dump(result, f, indent=2)
     os.replace(tmp, os.path.join(output_dir, "metrics.json"))
-    report.write_html(os.path.join(output_dir, "report.html"), result, page)
+    curves = report.training_curves(read_training_log(result["model_dir"]))
+    if curves:
+        report.write_file(curves, os.path.join(output_dir, "training_curves.png"))
+    report.write_html(os.path.join(output_dir, "report.html"), result, page, curves)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -193,14 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     except (EvaluationError, ValueError) as e:
         print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
         return 2
-    gated = baseline is not None or any(
-        v is not None for v in (args.max_failure_rate, args.max_mcd, args.min_alignment_score)
-    )
-    if gated:
+    result["verdict"] = gate_lib.verdict(result)[1]
+    if any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS):
         result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
     write_outputs(args.output, result, page)
     summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
     print(json.dumps(summary), flush=True)
+    print(result["verdict"], flush=True)
     print(f"report: {os.path.join(args.output, 'report.html')}", flush=True)
     if reasons:
         print("tacotron-evaluate: gate failed: " + "; ".join(reasons), file=sys.stderr)

@@ -27,7 +27,7 @@ class Tacotron(keras.Model):
         self.loss_config = loss_config
         c = config
         self.embedding = layers.Embedding(c.vocab_size, c.embedding_dim, name="embedding")
-        self.encoder_prenet = Prenet(c.encoder_prenet_units, c.prenet_dropout, name="encoder_prenet")
+        self.encoder_prenet = Prenet(c.encoder_prenet_units, c.encoder_prenet_dropout, name="encoder_prenet")
         self.encoder_cbhg = CBHG(
             c.encoder_conv_bank_k,
             c.encoder_channels,

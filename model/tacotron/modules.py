@@ -36,7 +36,26 @@ def hashed_dropout_mask(step, n: int, units: int, rate: float, seed: int):
     return ops.cast(uniform >= rate, "float32") / (1.0 - rate)
 
 
-class Prenet(layers.Layer):
+class SavesSeed:
+    """Mixin for a layer with a `seed` SeedGenerator: its state goes into checkpoints after the layer's own weights.
+
+    Keras saves weights but not SeedGenerator states, so a resumed run would draw a different dropout sequence
+    from the one the uninterrupted run draws. Checkpoints without the state (older ones) still load.
+    """
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[str(len(self._trainable_variables + self._non_trainable_variables))] = self.seed.state
+
+    def load_own_variables(self, store):
+        own = len(self._trainable_variables + self._non_trainable_variables)
+        if str(own) in store.keys():
+            self.seed.state.assign(store[str(own)])
+            store = {str(i): store[str(i)] for i in range(own)}
+        super().load_own_variables(store)
+
+
+class Prenet(SavesSeed, layers.Layer):
     """Bottleneck of dense ReLU layers with dropout (Tacotron section 3.1)."""
 
     def __init__(self, units: Sequence[int], rate: float = 0.5, **kwargs):

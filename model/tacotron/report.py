@@ -7,30 +7,82 @@ import html
 import io
 import os
 
+import matplotlib
 import numpy as np
 import soundfile as sf
-from PIL import Image
 
-# A perceptually ordered dark-blue -> green -> yellow ramp (viridis anchors), so plots read the same everywhere.
-_ANCHORS = np.array(
-    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32
-)
+matplotlib.use("Agg")  # files only: no display, and no GUI toolkit imported in a headless pod
 
+from matplotlib import pyplot as plt  # noqa: E402
 
-def colorize(matrix: np.ndarray, scale: int = 2) -> Image.Image:
-    """[rows, cols] -> RGB image, row 0 at the bottom (as spectrograms and alignments are drawn), pixels x `scale`."""
-    m = np.asarray(matrix, np.float32)
-    lo, hi = (float(m.min()), float(m.max())) if m.size else (0.0, 1.0)
-    t = (m - lo) / (hi - lo + 1e-8) * (len(_ANCHORS) - 1)  # [rows, cols] in [0, 4]
-    rgb = np.stack([np.interp(t, np.arange(len(_ANCHORS)), _ANCHORS[:, c]) for c in range(3)], axis=-1)
-    image = Image.fromarray(rgb[::-1].astype(np.uint8), "RGB")
-    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+_DPI = 100
 
 
-def write_png(matrix: np.ndarray, path: str, scale: int = 2) -> bytes:
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
-    colorize(matrix, scale).save(buffer, format="PNG")
-    data = buffer.getvalue()
+    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def utterance_figure(
+    alignment: np.ndarray, predicted_mel: np.ndarray, recorded_mel: np.ndarray, frame_seconds: float,
+    reduction_factor: int,
+) -> bytes:
+    """PNG: free-running alignment [T_dec, T_in] on top, then the predicted and the recorded log mel [T, num_mels]
+    on one time axis and one colour scale, so a blurred or cut-short prediction shows at a glance."""
+    width = max(len(predicted_mel), len(recorded_mel), 1) * frame_seconds
+    lo = float(min(predicted_mel.min(initial=0.0), recorded_mel.min(initial=0.0)))
+    hi = float(max(predicted_mel.max(initial=0.0), recorded_mel.max(initial=0.0)))
+    figure, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, height_ratios=(1, 1, 1))
+    step_seconds = frame_seconds * reduction_factor
+    axes[0].imshow(alignment.T, origin="lower", aspect="auto", interpolation="nearest", cmap="viridis",
+                   extent=(0, len(alignment) * step_seconds, 0, alignment.shape[1]), vmin=0.0, vmax=1.0)
+    axes[0].set_ylabel("character")
+    axes[0].set_title("attention (free-running)")
+    for ax, mel, title in ((axes[1], predicted_mel, "predicted (free-running)"), (axes[2], recorded_mel, "recorded")):
+        image = ax.imshow(mel.T, origin="lower", aspect="auto", interpolation="nearest", cmap="magma",
+                          extent=(0, len(mel) * frame_seconds, 0, mel.shape[1]), vmin=lo, vmax=hi)
+        ax.set_ylabel("mel bin")
+        ax.set_title(f"{title} log mel")
+        figure.colorbar(image, ax=ax, pad=0.01, label="log magnitude")
+    figure.colorbar(axes[0].images[0], ax=axes[0], pad=0.01, label="weight")
+    axes[2].set_xlabel("time (s)")
+    axes[2].set_xlim(0, width)
+    return _png(figure)
+
+
+# metrics.jsonl fields drawn in the training curves, by panel.
+_CURVES = {
+    "loss": ("loss", "mel_loss", "linear_loss", "stop_loss"),
+    "attention": ("alignment_score", "diagonality", "focus"),
+    "quality (free-running, eval split)": ("sentence_identification", "gv_ratio", "length_ratio"),
+}
+
+
+def training_curves(rows: list[dict]) -> bytes | None:
+    """PNG of the training log (metrics.jsonl rows): losses, attention scores, and the free-running quality figures
+    where the trainer measured them; None when there is nothing to draw."""
+    if not rows:
+        return None
+    panels = [(title, names) for title, names in _CURVES.items() if any(n in row for row in rows for n in names)]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), sharex=True, squeeze=False)
+    for ax, (title, names) in zip(axes[:, 0], panels, strict=True):
+        for name in names:
+            points = [(row["step"], row[name]) for row in rows if row.get(name) is not None and "step" in row]
+            if points:
+                steps, values = zip(*points, strict=True)
+                ax.plot(steps, values, marker="o" if len(points) < 30 else None, label=name)
+        if title == "loss":
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    axes[-1, 0].set_xlabel("training step")
+    return _png(figure)
+
+
+def write_file(data: bytes, path: str) -> bytes:
     with open(path, "wb") as f:
         f.write(data)
     return data
@@ -50,6 +102,8 @@ def _data_uri(data: bytes, mime: str) -> str:
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "not available"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -63,53 +117,97 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
 th { background: #f4f4f4; }
+.verdict { font-size: 1.4em; padding: 0.6em 1em; border-radius: 6px; }
+.speaks { background: #e3f6e3; color: #135e13; }
+.mumbles { background: #fbe5e5; color: #8a1010; }
 .utterance { border-top: 1px solid #ddd; padding: 1em 0; }
-.utterance img { display: block; margin: 0.4em 0; image-rendering: pixelated; max-width: 100%; }
+.utterance img, .curves { display: block; margin: 0.4em 0; max-width: 100%; }
 .failed { color: #b00; font-weight: bold; }
+.ok { color: #135e13; font-weight: bold; }
 .caption { color: #555; font-size: 0.9em; }
 """
 
+# How many utterances the page shows in full (all of them are in metrics.json and under utterances/).
+SHOWN_UTTERANCES = 48
 
-def write_html(path: str, metrics: dict, utterances: list[dict]) -> None:
-    """One page: the summary tables, then per utterance its text, scores, alignment, spectrograms and audio.
 
-    Each utterance dict holds id, text, the per-utterance metrics, and PNG/WAV bytes under alignment_png,
-    mel_png, predicted_wav and recorded_wav.
-    """
-    teacher = metrics["teacher_forced"]
+def _intelligibility(metrics: dict) -> list[tuple[str, object]]:
     free = metrics["free_running"]
+    found = metrics.get("sentence_identification", {})
+    if not found.get("available"):
+        return [("sentence identification", f"not available: {found.get('reason', 'not computed')}")]
+    ceiling = found["griffin_lim_ceiling"]
+    return [
+        ("sentences recognizable (own recording nearest)", f"{found['correct']}/{found['utterances']} "
+                                                          f"({found['accuracy']:.0%}; chance {found['chance']:.0%})"),
+        ("median margin (nearest other / own distance)", found["median_margin"]),
+        ("recordings through the same Griffin-Lim (ceiling)", f"{ceiling['correct']}/{ceiling['utterances']}"),
+        ("global variance ratio (1 = as lively as recorded)", free["gv_ratio"]),
+        ("spectral detail ratio (1 = as sharp as recorded)", free["spectral_detail_ratio"]),
+        ("length ratio (decoded / recorded)", free["length_ratio"]),
+        ("decodes that never stopped", free["failure_rate"]),
+    ]
+
+
+def write_html(path: str, metrics: dict, utterances: list[dict], curves_png: bytes | None = None) -> None:
+    """One page: the verdict and intelligibility first, training curves, the full tables, then per utterance its
+    text, scores, alignment and spectrograms, and audio.
+
+    Each utterance dict holds id, text, the per-utterance metrics, `figure_png` (see utterance_figure) and WAV
+    bytes under predicted_wav and recorded_wav.
+    """
+    speaks = metrics.get("verdict", "").startswith("speaks")
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>Tacotron evaluation, step {metrics['step']}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Tacotron evaluation: step {metrics['step']}</h1>",
+        f"<p class='verdict {'speaks' if speaks else 'mumbles'}' id='verdict'>"
+        f"{html.escape(metrics.get('verdict', 'no verdict'))}</p>",
         f"<p>{metrics['utterances']} utterances of the {html.escape(metrics['split'])} split of "
-        f"<code>{html.escape(metrics['data_dir'])}</code>; model <code>{html.escape(metrics['model_dir'])}</code>.</p>",
-        "<h2>Free-running synthesis (from the go frame)</h2>",
-        _table(list(free.items())),
-        "<h2>Teacher-forced (as in training)</h2>",
-        _table(list(teacher.items())),
+        f"<code>{html.escape(metrics['data_dir'])}</code>; model <code>{html.escape(metrics['model_dir'])}</code>. "
+        "Every figure below is from free-running synthesis (the model reads its own frames from the go frame on, as "
+        "when it is used), unless marked teacher-forced.</p>",
+        "<h2 id='intelligibility'>Does it say the sentence?</h2>",
+        "<p class='caption'>Each prediction's audio is compared (DTW over mel cepstra) with the recordings of the "
+        "other eval sentences; it counts when its own recording is nearest.</p>",
+        _table(_intelligibility(metrics)),
     ]
     if metrics.get("gate"):
         gate = metrics["gate"]
         verdict = "passed" if gate["passed"] else "failed: " + "; ".join(gate["reasons"])
-        parts.append(f"<h2>Gate</h2><p class='{'' if gate['passed'] else 'failed'}'>{html.escape(verdict)}</p>")
-    parts.append("<h2>Utterances</h2>")
-    for u in utterances:
+        parts.append(f"<h2>Gate</h2><p class='{'ok' if gate['passed'] else 'failed'}'>{html.escape(verdict)}</p>")
+    if curves_png:
+        parts += ["<h2 id='training'>Training curves</h2>",
+                  f"<img class='curves' alt='training curves' src='{_data_uri(curves_png, 'image/png')}'>"]
+    parts += [
+        "<h2>All free-running figures</h2>",
+        _table(list(metrics["free_running"].items())),
+        "<h2>Teacher-forced (as in training)</h2>",
+        _table(list(metrics["teacher_forced"].items())),
+        "<h2 id='utterances'>Utterances</h2>",
+    ]
+    if len(utterances) > SHOWN_UTTERANCES:
+        parts.append(f"<p>The first {SHOWN_UTTERANCES} of {len(utterances)}; the rest are in metrics.json and "
+                     "utterances/.</p>")
+    for u in utterances[:SHOWN_UTTERANCES]:
         status = "" if u["stopped"] else " <span class='failed'>did not stop (hit the length limit)</span>"
+        if "identified" in u:
+            heard = ("<span class='ok'>recognizable</span>" if u["identified"]
+                     else f"<span class='failed'>not recognizable: nearer {html.escape(u['nearest'])}</span>")
+            status += f" {heard} (margin {u['margin']:.2f})"
         scores = ", ".join(
-            f"{k} {_fmt(u[k])}" for k in ("mcd_dtw_db", "diagonality", "focus", "length_ratio", "stop_accuracy")
+            f"{k} {_fmt(u[k])}"
+            for k in ("gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality", "focus", "length_ratio",
+                      "stop_accuracy")
         )
         parts += [
             f"<div class='utterance' id='{html.escape(u['id'])}'><h3>{html.escape(u['id'])}{status}</h3>",
             f"<p>{html.escape(u['text'])}</p><p class='caption'>{scores}</p>",
-            f"<p class='caption'>Alignment (decoder steps across, characters up)</p>"
-            f"<img alt='alignment {html.escape(u['id'])}' src='{_data_uri(u['alignment_png'], 'image/png')}'>",
-            "<p class='caption'>Mel spectrogram: predicted (top), recorded (bottom)</p>"
-            f"<img alt='mel {html.escape(u['id'])}' src='{_data_uri(u['mel_png'], 'image/png')}'>",
+            f"<img alt='alignment and mel {html.escape(u['id'])}' src='{_data_uri(u['figure_png'], 'image/png')}'>",
             "<p>Predicted <audio controls src='" + _data_uri(u["predicted_wav"], "audio/wav") + "'></audio></p>",
             "<p>Recorded, through the same Griffin-Lim <audio controls src='"
             + _data_uri(u["recorded_wav"], "audio/wav")
