@@ -85,7 +85,7 @@ def test_padded_text_gets_no_attention():
 
 def test_padding_does_not_change_the_loss():
     # No dropout, inference-mode batch norm: the same utterances must give the same loss however they are padded.
-    config = dataclasses.replace(TINY, prenet_dropout=0.0)
+    config = dataclasses.replace(TINY, decoder_prenet_dropout=0.0)
     model = Tacotron(config, LossConfig(guided_attention_weight=1.0))
     short = batch()
     long = batch(t_in=T_IN + 5, t_out=T_OUT + 8, seed=1)
@@ -215,7 +215,7 @@ def test_tiny_model_overfits_four_utterances(sample_data):
     four.update(mel=four["mel"][:, :frames], linear=four["linear"][:, :frames],
                 text_ids=four["text_ids"][:, : int(max(four["text_length"]))])
     config = dataclasses.replace(TINY, vocab_size=info.vocab_size, embedding_dim=32, decoder_rnn_units=64,
-                                 attention_rnn_units=64, prenet_dropout=0.0, post_channels=32,
+                                 attention_rnn_units=64, decoder_prenet_dropout=0.0, post_channels=32,
                                  post_projection_channels=64)
     model = Tacotron(config, LossConfig())
     model(four, training=False)
