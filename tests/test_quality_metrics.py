@@ -18,10 +18,10 @@ CLIPS = 12
 @pytest.fixture(scope="module")
 def recordings() -> list[tuple[np.ndarray, np.ndarray]]:
     """(log mel, log linear) of the first CLIPS clips of the bundled corpus, loaded as the preprocessing job does."""
-    lines = (REPO / "data" / "sample_corpus" / "metadata.csv").read_text().splitlines()[:CLIPS]
+    corpus = REPO / "data" / "sample_corpus"
     clips = []
-    for line in lines:
-        wav = audio.trim_silence(audio.read_audio(str(REPO / "data" / "sample_corpus" / "wavs" / f"{line.split('|')[0]}.flac")))
+    for line in (corpus / "metadata.csv").read_text().splitlines()[:CLIPS]:
+        wav = audio.trim_silence(audio.read_audio(str(corpus / "wavs" / f"{line.split('|')[0]}.flac")))
         clips.append(audio.spectrograms(wav, CONFIG))
     return clips
 
