@@ -29,5 +29,6 @@ def evaluate(
         result = json.load(f)
     for section in ("free_running", "teacher_forced"):
         for name, value in result[section].items():
-            metrics.log_metric(f"{section}.{name}", value)
+            if value is not None:  # not available (its reason is in metrics.json and the report)
+                metrics.log_metric(f"{section}.{name}", value)
     metrics.log_metric("step", result["step"])

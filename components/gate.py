@@ -10,13 +10,19 @@ def gate(
     max_mcd: float = 0.0,
     min_alignment_score: float = 0.0,
     max_regression: float = 0.05,
+    min_sentence_identification: float = 0.9,
+    min_length_ratio: float = 0.8,
+    max_length_ratio: float = 1.25,
 ) -> bool:
-    """baseline_metrics: metrics.json of the promoted model ("" = none); max_mcd 0 = not checked."""
+    """baseline_metrics: metrics.json of the promoted model ("" = none); a limit of 0 is not checked."""
     import os
 
     from tacotron import gate as gating
 
-    thresholds = gating.Thresholds(max_failure_rate, max_mcd or None, min_alignment_score or None, max_regression)
+    thresholds = gating.Thresholds(
+        max_failure_rate, max_mcd or None, min_alignment_score or None, max_regression,
+        min_sentence_identification or None, min_length_ratio or None, max_length_ratio or None,
+    )
     metrics = gating.read_metrics(os.path.join(evaluation.path, "metrics.json"))
     baseline = gating.read_metrics(baseline_metrics) if baseline_metrics else None
     reasons = gating.check(metrics, thresholds, baseline)

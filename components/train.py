@@ -16,6 +16,9 @@ def train(
     steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty)."""
     import os
 
+    # The same backend default as the tacotron-train command: Keras reads it once, at its first import, which
+    # kubeflow_io would otherwise trigger first (and silently train on TensorFlow).
+    os.environ.setdefault("KERAS_BACKEND", "jax")
     from pipelines.kubeflow_io import export_model_dir
     from tacotron import train as trainer
 

@@ -56,22 +56,31 @@ def test_evaluate_writes_metrics_report_and_media(evaluation, pipeline_run):
     report = json.loads((pipeline_run["data"] / "report.json").read_text())
     assert metrics["utterances"] == report["written"]["eval"] == len(metrics["per_utterance"]) > 0
     assert set(metrics["teacher_forced"]) == {"loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss",
-                                              "stop_accuracy"}
+                                              "stop_accuracy", "text_swap_mel_loss", "text_reliance"}
     free = metrics["free_running"]
-    assert set(free) == {"mcd_dtw_db", "diagonality", "focus", "alignment_score", "length_ratio", "failure_rate"}
+    assert set(free) == {"sentence_identification", "gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality",
+                         "focus", "alignment_score", "length_ratio", "failure_rate"}
     assert all(np.isfinite(v) for v in free.values())
+    found = metrics["sentence_identification"]
+    assert found["utterances"] == metrics["utterances"] and found["chance"] == 1 / metrics["utterances"]
+    assert found["griffin_lim_ceiling"]["utterances"] == metrics["utterances"]
+    # Two training steps: it cannot speak, and the report says so first.
+    assert metrics["verdict"].startswith("does not speak yet")
     assert free["mcd_dtw_db"] > 0 and 0 <= free["failure_rate"] <= 1 and 0 <= free["diagonality"] <= 1
     assert metrics["config"]["synthesis"]["griffin_lim_iters"] == 4
     page = (evaluation / "report.html").read_text()
     for row in metrics["per_utterance"]:
         stem = evaluation / "utterances" / row["id"]
-        for suffix in ("_alignment.png", "_mel.png", "_predicted.wav", "_recorded_griffin_lim.wav"):
+        for suffix in (".png", "_predicted.wav", "_recorded_griffin_lim.wav"):
             assert (stem.parent / (stem.name + suffix)).stat().st_size > 0
         wav, rate = sf.read(stem.parent / (stem.name + "_predicted.wav"))
         assert rate == 8000 and len(wav) > 0
         assert row["id"] in page
-    # Self-contained: every image and audio clip is inline.
-    assert page.count("src='data:image/png;base64,") == 2 * metrics["utterances"]
+        assert row["identified"] in (True, False) and row["margin"] > 0
+    assert "does not speak yet" in page and "Does it say the sentence?" in page and "Training curves" in page
+    assert (evaluation / "training_curves.png").stat().st_size > 0
+    # Self-contained: every image and audio clip is inline (one figure per utterance, and the training curves).
+    assert page.count("src='data:image/png;base64,") == metrics["utterances"] + 1
     assert page.count("src='data:audio/wav;base64,") == 2 * metrics["utterances"]
     assert "src='utterances/" not in page
 

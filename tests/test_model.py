@@ -227,3 +227,46 @@ def test_tiny_model_overfits_four_utterances(sample_data):
         spectral.append(logs["mel_loss"] + logs["linear_loss"])
     first, last = spectral[0], float(np.mean(spectral[-5:]))
     assert last < first / 4, f"spectrogram L1 fell only from {first:.3f} to {last:.3f}"
+
+
+def test_buckets_pad_as_little_as_possible():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        lengths = rng.integers(1, 60, size=rng.integers(1, 25))
+        count = int(rng.integers(1, 5))
+        buckets = dataset.make_buckets(lengths, lengths, count, 4)
+        rounded = np.ceil(lengths / 4).astype(int) * 4
+
+        def padded(bounds, rounded=rounded) -> int:
+            return sum(min(b for b in bounds if b >= v) for v in rounded)
+
+        candidates = np.unique(rounded)
+        best = min(
+            padded(combo)
+            for k in range(1, count + 1)
+            for combo in itertools.combinations(candidates, k)
+            if combo[-1] == candidates[-1]
+        )
+        assert len(buckets.frames) <= count and padded(buckets.frames) == best
+    # One long clip no longer stretches a bucket shared by shorter ones.
+    lengths = np.array([100] * 30 + [120] * 30 + [160] * 30 + [336])
+    assert dataset.make_buckets(lengths, lengths, 4, 4).frames == (100, 120, 160, 336)
+
+
+def test_dropout_seed_state_travels_with_the_weights(tmp_path):
+    model = Tacotron(TINY)
+    model(batch(), training=True)  # draws pre-net dropout: the seed states move on from their initial values
+    path = str(tmp_path / "ckpt.weights.h5")
+    model.save_weights(path)
+    restored = Tacotron(TINY)
+    restored(batch(), training=False)
+    restored.load_weights(path)
+    pairs = ((model.decoder, restored.decoder), (model.decoder.prenet, restored.decoder.prenet),
+             (model.encoder_prenet, restored.encoder_prenet))
+    for trained, loaded in pairs:
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.seed.state.value),
+                                      keras.ops.convert_to_numpy(trained.seed.state.value))
+    assert not np.array_equal(keras.ops.convert_to_numpy(model.decoder.seed.state.value),
+                              keras.ops.convert_to_numpy(Tacotron(TINY).decoder.seed.state.value))

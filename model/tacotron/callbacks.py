@@ -191,7 +191,7 @@ class MetricsLogger(keras.callbacks.Callback):
         self.step += 1
         if self.step == self.start_step + 1:
             self.compile_seconds = time.time() - self.begin
-            self._write(
+            self.write(
                 {"event": "first_step", "step": self.step, "compile_and_step_s": round(self.compile_seconds, 2)}
             )
             self.interval_start = time.time()
@@ -210,7 +210,7 @@ class MetricsLogger(keras.callbacks.Callback):
         remaining = (self.total_steps - self.step) * seconds / max(self.examples / self.global_batch, 1)
         row["eta_s"] = round(remaining, 1)
         row["elapsed_s"] = round(now - self.begin, 1)
-        self._write(row)
+        self.write(row)
         print(
             f"step {self.step}/{self.total_steps}  loss {_fmt(row.get('loss'))}  mel {_fmt(row.get('mel_loss'))}"
             f"  linear {_fmt(row.get('linear_loss'))}  stop {_fmt(row.get('stop_loss'))}"
@@ -223,7 +223,7 @@ class MetricsLogger(keras.callbacks.Callback):
         score = row.get("alignment_score")
         if self.aligned_at is None and score is not None and score >= self.threshold:
             self.aligned_at = self.step
-            self._write(
+            self.write(
                 {
                     "event": "aligned",
                     "step": self.step,
@@ -241,7 +241,7 @@ class MetricsLogger(keras.callbacks.Callback):
         # moving statistics are left out: each replica keeps its own.)
         weights = [keras.ops.convert_to_numpy(w).astype(np.float64) for w in self.model.trainable_weights]
         checksum = float(sum(np.sum(np.abs(w)) for w in weights))
-        self._write({"event": "end", "step": self.step, "weights_checksum": checksum})
+        self.write({"event": "end", "step": self.step, "weights_checksum": checksum})
 
     def _reset(self):
         self.examples = 0
@@ -249,7 +249,8 @@ class MetricsLogger(keras.callbacks.Callback):
         if self.guard is not None:
             self.guard.metrics_were_reset()
 
-    def _write(self, row: dict):
+    def write(self, row: dict):
+        """Append one row to metrics.jsonl."""
         with open(self.path, "a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -282,6 +283,43 @@ def _duration(seconds: float) -> str:
     return (
         f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
     )
+
+
+# --- free-running quality during training ----------------------------------------------------------------------------
+
+
+class QualityEvaluator(keras.callbacks.Callback):
+    """Every `every` steps: free-running synthesis of a fixed eval batch, measured as tacotron-evaluate measures it
+    (sentence identification, GV ratio, length ratio, failures), as an "event": "quality" row in metrics.jsonl.
+
+    Loss and alignment cannot tell whether the model speaks; this shows when it starts to, at a few seconds a time.
+    """
+
+    def __init__(self, synthesizer, batch: dict, count: int, logger: MetricsLogger, start_step: int, every: int):
+        super().__init__()
+        self.synthesizer = synthesizer
+        self.batch = batch
+        self.count = count
+        self.logger = logger
+        self.step = start_step
+        self.every = every
+
+    def on_train_batch_end(self, batch, logs=None):
+        from tacotron import listening
+
+        self.step += 1
+        if self.step % self.every:
+            return
+        self.model  # noqa: B018  (on JAX, reading the property syncs the trained weights into the variables)
+        start = time.time()
+        free_running, identification = listening.summarize(listening.listen(self.synthesizer, self.batch, self.count))
+        row = {"event": "quality", "step": self.step, **free_running, "eval_s": round(time.time() - start, 1)}
+        self.logger.write(row)
+        if self.logger.writer is not None:
+            self.logger.writer.scalars(self.step, {f"quality/{k}": v for k, v in free_running.items() if v is not None})
+        heard = identification.get("correct", "n/a")
+        print(f"step {self.step}: {heard}/{self.count} eval sentences recognizable, length ratio "
+              f"{free_running['length_ratio']:.2f}, GV ratio {free_running['gv_ratio']:.2f}", flush=True)
 
 
 # --- alignment images and audio ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tacotron import gate as gate_lib  # noqa: E402
+from tacotron import listening  # noqa: E402
 
 # Teacher-forced: the model reads the recorded frames, as in training.
 TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy",
@@ -22,9 +23,9 @@ FREE_RUNNING = (
     "sentence_identification", "gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality", "focus",
     "alignment_score", "length_ratio", "failure_rate",
 )
-# Per utterance and averaged; the identification figures come from comparing utterances with each other.
-_AVERAGED = ("gv_ratio", "spectral_detail_ratio", "mcd_dtw_db", "diagonality", "focus", "alignment_score",
-             "length_ratio")
+# What metrics.json keeps of each utterance.
+ROW_FIELDS = ("id", "text", *listening.AVERAGED, "stop_accuracy", "stopped", "true_frames", "predicted_frames",
+              "identified", "margin", "nearest")
 
 
 class EvaluationError(Exception):
@@ -49,7 +50,7 @@ def evaluate(
 ) -> tuple[dict, list[dict]]:
     """Evaluate the newest checkpoint in model_dir on the eval split of data_dir, writing per utterance alignment
     and mel PNGs and predicted/recorded WAVs under output_dir/utterances. Returns (metrics, report entries)."""
-    from tacotron import alignment, audio, dataset, metrics, report
+    from tacotron import dataset, metrics, report
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
     from tacotron.synthesis import ModelError, Synthesizer, compiled, load_model
@@ -87,9 +88,6 @@ def evaluate(
     teacher_forced = compiled(teacher_forced, model.variables)
     totals = {name: 0.0 for name in TEACHER_FORCED if name not in ("stop_accuracy", "text_reliance")}
     rows, page = [], []
-    # Log mels of what a listener hears (the predicted audio), of the recordings, and of the recordings through the
-    # same Griffin-Lim (the ceiling of what this vocoder lets sentence identification reach).
-    heard, recordings, resynthesized = [], [], []
     for batch in data:
         n = len(batch["n_frames"])
         x = {k: _fill(batch[k].numpy(), batch_size) for k in dataset.MODEL_FEATURES}
@@ -105,74 +103,37 @@ def evaluate(
         for name in totals:
             totals[name] += float(_numpy(parts[name])) * n
         stop_logits = _numpy(stop_logits)  # [N, T_dec]
-        # Free-running from the go frame.
-        free = synthesizer.decode(x["text_ids"], x["text_length"])
-        predicted = synthesizer.vocode(free["linear"], free["n_frames"])
-        recorded = synthesizer.vocode(x["linear"], x["n_frames"])
-        steps = np.maximum(free["n_frames"] // r, 1)
-        focus = _numpy(alignment.focus(free["alignments"], steps))
-        diagonality = _numpy(alignment.diagonality(free["alignments"], steps, x["text_length"]))
-        for i in range(n):
+        for i, heard in enumerate(listening.listen(synthesizer, x, n)):
             uid = batch["id"][i].numpy().decode("utf-8")
-            true_frames, predicted_frames = int(x["n_frames"][i]), int(free["n_frames"][i])
-            true_mel = x["mel"][i, :true_frames] * loaded.mel_std + loaded.mel_mean  # [T, num_mels] log magnitudes
-            predicted_mel = free["mel"][i, :predicted_frames] * loaded.mel_std + loaded.mel_mean
-            heard.append(audio.spectrograms(predicted[i], audio_config)[0])
-            recordings.append(true_mel)
-            resynthesized.append(audio.spectrograms(recorded[i], audio_config)[0])
-            row = {
+            heard |= {
                 "id": uid,
                 "text": batch["text"][i].numpy().decode("utf-8"),
-                "gv_ratio": metrics.global_variance_ratio(true_mel, predicted_mel),
-                "spectral_detail_ratio": metrics.spectral_detail(predicted_mel) / metrics.spectral_detail(true_mel),
-                "mcd_dtw_db": metrics.mcd_dtw(true_mel, predicted_mel),
-                "diagonality": float(diagonality[i]),
-                "focus": float(focus[i]),
-                "alignment_score": float(diagonality[i] * focus[i]),
-                "length_ratio": metrics.length_ratio(predicted_frames, true_frames),
-                "stop_accuracy": metrics.stop_accuracy(stop_logits[i], true_frames, r, synthesis.stop_threshold),
-                "stopped": bool(free["stopped"][i]),
-                "true_frames": true_frames,
-                "predicted_frames": predicted_frames,
+                "stop_accuracy": metrics.stop_accuracy(stop_logits[i], heard["true_frames"], r,
+                                                       synthesis.stop_threshold),
             }
-            rows.append(row)
-            stem = os.path.join(pictures, uid)
-            figure = report.utterance_figure(
-                free["alignments"][i, : steps[i], : int(x["text_length"][i])], predicted_mel, true_mel,
-                audio_config.frame_shift_ms / 1000.0, r,
-            )
-            page.append(
-                row
-                | {
-                    "figure_png": report.write_file(figure, stem + ".png"),
-                    "predicted_wav": report.write_wav(
-                        predicted[i], stem + "_predicted.wav", audio_config.sample_rate
-                    ),
-                    "recorded_wav": report.write_wav(
-                        recorded[i], stem + "_recorded_griffin_lim.wav", audio_config.sample_rate
-                    ),
-                }
-            )
-        print(f"evaluated {len(rows)} utterances", flush=True)
-    if not rows:
+            page.append(heard)
+        print(f"evaluated {len(page)} utterances", flush=True)
+    if not page:
         raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
+    free_running, identification = listening.summarize(page, audio_config)
+    for u in page:
+        if "nearest" in u:
+            u["nearest"] = page[u["nearest"]]["id"]
+        stem = os.path.join(pictures, u["id"])
+        figure = report.utterance_figure(u["alignment"], u["predicted_mel"], u["recorded_mel"],
+                                         audio_config.frame_shift_ms / 1000.0, r)
+        u["figure_png"] = report.write_file(figure, stem + ".png")
+        u["predicted_wav"] = report.write_wav(u["predicted_wav"], stem + "_predicted.wav", audio_config.sample_rate)
+        u["recorded_wav"] = report.write_wav(
+            u["recorded_wav"], stem + "_recorded_griffin_lim.wav", audio_config.sample_rate
+        )
+        rows.append({k: v for k, v in u.items() if k in ROW_FIELDS})
     count = len(rows)
     teacher_forced = {name: totals[name] / count for name in totals}
     teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
     swap = teacher_forced["text_swap_mel_loss"]
     teacher_forced["text_swap_mel_loss"] = swap if np.isfinite(swap) else None
     teacher_forced["text_reliance"] = swap / teacher_forced["mel_loss"] if np.isfinite(swap) else None
-    identification = metrics.sentence_identification(heard, recordings)
-    ceiling = metrics.sentence_identification(resynthesized, recordings)
-    if identification["available"]:
-        for row, item, entry in zip(rows, identification.pop("per_utterance"), page, strict=True):
-            row |= {"identified": item["correct"], "margin": item["margin"],
-                    "nearest": rows[item["nearest"]]["id"]}
-            entry |= {"identified": item["correct"], "margin": item["margin"], "nearest": row["nearest"]}
-        ceiling.pop("per_utterance")
-    free_running = {name: float(np.mean([row[name] for row in rows])) for name in _AVERAGED}
-    free_running["failure_rate"] = float(np.mean([not row["stopped"] for row in rows]))
-    free_running["sentence_identification"] = identification.get("accuracy")
     result = {
         "step": loaded.step,
         "model_dir": model_dir,
@@ -181,7 +142,7 @@ def evaluate(
         "utterances": count,
         "teacher_forced": {k: teacher_forced[k] for k in TEACHER_FORCED},
         "free_running": {k: free_running[k] for k in FREE_RUNNING},
-        "sentence_identification": identification | {"griffin_lim_ceiling": ceiling},
+        "sentence_identification": identification,
         "config": {"model": config.to_dict(), "synthesis": synthesis.to_dict()},
         "per_utterance": rows,
     }

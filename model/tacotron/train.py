@@ -50,6 +50,10 @@ class TrainConfig:
     image_every: int = 500
     audio_every: int = 2000
     alignment_threshold: float = 0.5
+    # Free-running sentence identification on up to `evaluate_utterances` eval utterances every this many steps
+    # (0 = never): costs a compile and a few seconds each time, and is what says whether the model speaks.
+    evaluate_every: int = 0
+    evaluate_utterances: int = 16
     max_bad_steps: int = 10
 
 
@@ -288,6 +292,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
             audio_config,
         )
         callbacks += [checkpointer, samples]
+        if cfg.evaluate_every:
+            callbacks.append(quality_evaluator(model, info, buckets, audio_config, logger, start_step, cfg))
     model.fit(train_data, epochs=1, steps_per_epoch=total_steps - start_step, callbacks=callbacks, verbose=0)
     if is_chief:
         with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
@@ -301,6 +307,24 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     if checkpointer.preempted:
         raise Preempted(f"SIGTERM: saved a checkpoint at step {checkpointer.step} in {model_dir}")
     return summary | {"final_step": logger.step}
+
+
+def quality_evaluator(model, info, buckets, audio_config, logger, start_step: int, cfg: TrainConfig):
+    """The QualityEvaluator over the first `cfg.evaluate_utterances` eval utterances, as one padded batch."""
+    from tacotron import dataset
+    from tacotron.callbacks import QualityEvaluator
+    from tacotron.synthesis import LoadedModel, Synthesizer
+
+    split = "eval" if len(info.n_frames["eval"]) else "train"
+    count = min(cfg.evaluate_utterances, len(info.n_frames[split]))
+    one_bucket = dataset.Buckets(buckets.frames[-1:], (max(buckets.text),))
+    batch = next(iter(dataset.make_dataset(info, split, count, one_bucket, audio_config, shuffle_buffer=0,
+                                           repeat=False, drop_remainder=False)))
+    batch = {k: batch[k].numpy() for k in dataset.MODEL_FEATURES}
+    loaded = LoadedModel(model, start_step, "", info.vocabulary, info.mel_mean, info.mel_std, info.linear_mean,
+                         info.linear_std)
+    return QualityEvaluator(Synthesizer(loaded, audio_config=audio_config), batch, len(batch["n_frames"]), logger,
+                            start_step, cfg.evaluate_every)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
