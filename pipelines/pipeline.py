@@ -35,6 +35,9 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
         max_mcd: float = 0.0,
         min_alignment_score: float = 0.0,
         max_regression: float = 0.05,
+        min_sentence_identification: float = 0.9,
+        min_length_ratio: float = 0.8,
+        max_length_ratio: float = 1.25,
     ) -> dsl.HTML:
         # Fingerprint the corpus every run, so that preprocessing's cache key changes exactly when the data does.
         fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
@@ -65,7 +68,8 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
         gate = c.gate(
             evaluation=evaluate.outputs["evaluation"], baseline_metrics=baseline_metrics,
             max_failure_rate=max_failure_rate, max_mcd=max_mcd, min_alignment_score=min_alignment_score,
-            max_regression=max_regression,
+            max_regression=max_regression, min_sentence_identification=min_sentence_identification,
+            min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio,
         ).set_display_name("gate")
         # Export (and push to serving_dir) only a model that passed the gate.
         with dsl.If(gate.output == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)

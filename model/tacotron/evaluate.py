@@ -197,12 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         thresholds = gate_lib.thresholds_from(args)
         baseline = gate_lib.read_metrics(args.baseline) if args.baseline else None
         result, page = evaluate(args.data, args.model_dir, args.output, args.batch_size, tuple(args.gin_param))
-        reasons = gate_lib.check(result, thresholds, baseline)
+        # The gate applies when asked for (any of its flags); the verdict is always written.
+        gated = any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS)
+        reasons = gate_lib.check(result, thresholds, baseline) if gated else []
     except (EvaluationError, ValueError) as e:
         print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
         return 2
     result["verdict"] = gate_lib.verdict(result)[1]
-    if any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS):
+    if gated:
         result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
     write_outputs(args.output, result, page)
     summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
