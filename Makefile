@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
-DEMO_STEPS ?= 300
+DEMO_STEPS ?=
 
 .PHONY: install demo test lint benchmark
 install: $(STAMP)
@@ -16,7 +16,7 @@ $(STAMP): requirements.txt model/pyproject.toml
 
 # The main job: the whole Kubeflow pipeline on the bundled sample corpus, run locally by kfp.local.
 demo: install
-	$(VENV)/bin/python -m pipelines.kubeflow run-local --workdir $(OUT)/pipeline --param steps=$(DEMO_STEPS)
+	$(VENV)/bin/python -m pipelines.kubeflow run-local --workdir $(OUT)/pipeline $(if $(DEMO_STEPS),--param steps=$(DEMO_STEPS))
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -80,7 +80,9 @@ class SynthesisConfig:
     stop_threshold: float = 0.5
     max_frames_per_char: float = 12.0
     min_frames: int = 16
-    # Pre-net dropout stays on at inference (Tacotron 2); a fixed seed makes synthesis repeatable.
+    # Pre-net dropout stays on at inference (Tacotron 2: without it the decoder was trained never to see clean
+    # pre-net outputs); a fixed seed makes synthesis repeatable. docs/SPEAKING.md measures both settings.
+    prenet_dropout: bool = True
     seed: int = 1234
     griffin_lim_iters: int = 60
     griffin_lim_power: float = 1.5  # magnitudes are raised to this before phase recovery (sharper harmonics)

@@ -66,6 +66,14 @@ def _read_lengths(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(n_frames), np.concatenate(text_lengths)
 
 
+def read_texts(data_dir: str, split: str) -> list[str]:
+    """The normalized transcripts of one split, in file order."""
+    spec = {features.TEXT: tf.io.FixedLenFeature([], tf.string)}
+    ds = tf.data.TFRecordDataset(split_files(data_dir, split), compression_type="GZIP").batch(1024)
+    return [t.decode("utf-8") for batch in ds.map(lambda s: tf.io.parse_example(s, spec))
+            for t in batch[features.TEXT].numpy()]
+
+
 def inspect_data(data_dir: str, config: AudioConfig = AudioConfig()) -> DataInfo:
     """Check a preprocessed folder against the schema and read what training needs; DataError names the problem."""
     if not data_dir or not tf.io.gfile.isdir(data_dir):

@@ -136,14 +136,15 @@ class AttentionDecoder(SavesSeed, layers.Layer):
             "alignment": alignment,
         }
 
-    def infer(self, memory, text_mask, max_steps, step_limits, stop_threshold: float, seed: int):
+    def infer(self, memory, text_mask, max_steps, step_limits, stop_threshold: float, seed: int,
+              dropout: bool = True):
         """Free-running decoding from the go frame, each step fed its own last frame, until every utterance has
         stopped (stop probability > `stop_threshold`) or reached its step limit.
 
         memory: [N, T_in, D]; text_mask: [N, T_in] bool; max_steps: buffer length (>= every step limit);
         step_limits: [N] int, the most steps each utterance may take (derived from its text length).
         `seed` fixes the pre-net dropout noise (see hashed_dropout_mask): the same text gives the same audio on every
-        backend, eager or exported.
+        backend, eager or exported. `dropout` False switches the pre-net dropout off.
         Returns frames [N, max_steps * r, num_mels], stop logits [N, max_steps], alignments [N, max_steps, T_in],
         steps [N] (decoder steps taken) and stopped [N] bool (False: hit the limit without stopping).
         """
@@ -158,7 +159,7 @@ class AttentionDecoder(SavesSeed, layers.Layer):
 
         def body(i, carry, steps, stopped, frames, stops, alignments):
             masks = [
-                hashed_dropout_mask(i, n, u, c.decoder_prenet_dropout, seed + layer)
+                hashed_dropout_mask(i, n, u, c.decoder_prenet_dropout if dropout else 0.0, seed + layer)
                 for layer, u in enumerate(self.prenet.units)
             ]
             carry = self._step(carry, carry["frames"][:, -c.num_mels :], masks, keys, memory, fmask)

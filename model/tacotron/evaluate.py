@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -25,7 +26,7 @@ FREE_RUNNING = (
 )
 # What metrics.json keeps of each utterance.
 ROW_FIELDS = ("id", "text", *listening.AVERAGED, "stop_accuracy", "stopped", "true_frames", "predicted_frames",
-              "identified", "margin", "nearest")
+              "identified", "margin", "nearest", "unseen_words")
 
 
 class EvaluationError(Exception):
@@ -116,6 +117,16 @@ def evaluate(
     if not page:
         raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
     free_running, identification = listening.summarize(page, audio_config)
+    # Words of each eval sentence that no training sentence has: does the model read letters, or recall words?
+    heard_in_training = set()
+    if split == "eval":
+        heard_in_training = {w for t in dataset.read_texts(data_dir, "train") for w in _words(t)}
+    for u in page:
+        u["unseen_words"] = [w for w in _words(u["text"]) if heard_in_training and w not in heard_in_training]
+    with_unseen = [u for u in page if u["unseen_words"]]
+    identification["with_unseen_words"] = {
+        "utterances": len(with_unseen), "correct": sum(bool(u.get("identified")) for u in with_unseen)
+    }
     for u in page:
         if "nearest" in u:
             u["nearest"] = page[u["nearest"]]["id"]
@@ -147,6 +158,10 @@ def evaluate(
         "per_utterance": rows,
     }
     return result, page
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
 
 
 def read_training_log(model_dir: str) -> list[dict]:

@@ -136,7 +136,8 @@ class Tacotron(keras.Model):
         else:
             max_steps = ops.max(step_limits)
         mel, stop_logits, alignments, steps, stopped = self.decoder.infer(
-            memory, text_mask, max_steps, step_limits, synthesis.stop_threshold, synthesis.seed
+            memory, text_mask, max_steps, step_limits, synthesis.stop_threshold, synthesis.seed,
+            synthesis.prenet_dropout,
         )  # mel: [N, max_steps * r, num_mels]; stop_logits: [N, max_steps]; alignments: [N, max_steps, T_in]
         return {
             "mel": mel,

@@ -146,11 +146,18 @@ def _intelligibility(metrics: dict) -> list[tuple[str, object]]:
                                                           f"({found['accuracy']:.0%}; chance {found['chance']:.0%})"),
         ("median margin (nearest other / own distance)", found["median_margin"]),
         ("recordings through the same Griffin-Lim (ceiling)", f"{ceiling['correct']}/{ceiling['utterances']}"),
+        ("of these, sentences with words never heard in training", _unseen(found.get("with_unseen_words"))),
         ("global variance ratio (1 = as lively as recorded)", free["gv_ratio"]),
         ("spectral detail ratio (1 = as sharp as recorded)", free["spectral_detail_ratio"]),
         ("length ratio (decoded / recorded)", free["length_ratio"]),
         ("decodes that never stopped", free["failure_rate"]),
     ]
+
+
+def _unseen(counts: dict | None) -> str:
+    if not counts or not counts["utterances"]:
+        return "none in this split"
+    return f"{counts['correct']}/{counts['utterances']} recognizable"
 
 
 def write_html(path: str, metrics: dict, utterances: list[dict], curves_png: bytes | None = None) -> None:
@@ -206,7 +213,10 @@ def write_html(path: str, metrics: dict, utterances: list[dict], curves_png: byt
         )
         parts += [
             f"<div class='utterance' id='{html.escape(u['id'])}'><h3>{html.escape(u['id'])}{status}</h3>",
-            f"<p>{html.escape(u['text'])}</p><p class='caption'>{scores}</p>",
+            f"<p>{html.escape(u['text'])}</p>",
+            f"<p class='caption'>never heard in training: {html.escape(', '.join(u['unseen_words']))}</p>"
+            if u.get("unseen_words") else "",
+            f"<p class='caption'>{scores}</p>",
             f"<img alt='alignment and mel {html.escape(u['id'])}' src='{_data_uri(u['figure_png'], 'image/png')}'>",
             "<p>Predicted <audio controls src='" + _data_uri(u["predicted_wav"], "audio/wav") + "'></audio></p>",
             "<p>Recorded, through the same Griffin-Lim <audio controls src='"

@@ -343,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         parse_gin(args.gin_file or ["base_8khz"], args.gin_param)
+        import keras
+
+        # One seed for weight initialization and dropout, so that two runs with the same seed are the same run.
+        keras.utils.set_random_seed(TrainConfig().seed)
         summary = train(args.data, args.model_dir, args.steps)
     except UsageError as e:
         print(f"tacotron-train: error: {e}", file=sys.stderr)

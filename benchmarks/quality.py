@@ -1,0 +1,285 @@
+"""Quality against training steps and wall time: does the model say sentences, and words, it was never trained on?
+
+For each config and seed, trains with the real `tacotron-train` on the bundled corpus (preprocessed into --data when
+missing) in segments (the schedule is the full run's in every segment, via TrainConfig.decay_steps), and after each
+segment measures free-running synthesis of a held-out set whose words the training corpus lacks (made with
+data/make_sample_corpus.py and espeak-ng in the corpus voice):
+- sentence identification among the held-out sentences (chance 1/N) and its median margin;
+- minimal pairs: is the prediction nearer its own sentence's recording than the same sentence with one word
+  changed (chance 50%), and the distance margin;
+- GV ratio, MCD-DTW, length ratio, failure rate; the held-out recordings through the same Griffin-Lim give the
+  ceiling of both identification figures.
+The in-training eval-split identification (TrainConfig.evaluate_every) is recorded too. Writes
+benchmarks/results/quality.json, docs/quality.png and one row per config in docs/BENCHMARKS.md.
+
+    python benchmarks/quality.py [--configs tiny base_8khz] [--seeds 1 2] [--steps 2000 6000] [--segments 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+from sample_data import ensure_data  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "data"))
+import make_sample_corpus  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
+PLOT = REPO / "docs" / "quality.png"
+SAMPLE = REPO / "data" / "sample_corpus"
+SPEAKING_BAR = 0.95  # sentence identification on held-out sentences that counts as "speaks"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(REPO / "out" / "data"),
+                        help="preprocessed bundled corpus; made when missing")
+    parser.add_argument("--work", default=str(REPO / "out" / "quality"), help="model_dirs and the held-out set")
+    parser.add_argument("--configs", nargs="+", default=["tiny", "base_8khz"])
+    parser.add_argument("--steps", nargs="+", type=int, default=[2000, 6000], help="total steps, one per config")
+    parser.add_argument("--max_minutes", nargs="+", type=float, default=[0, 30],
+                        help="stop a config's training after this much training time (0 = no limit), one per config")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--segments", type=int, default=4, help="held-out measurements per run")
+    parser.add_argument("--held_out", type=int, default=32, help="held-out sentences (each with a minimal pair)")
+    parser.add_argument("--gin_param", action="append", default=[],
+                        help="passed to tacotron-train; 'CONFIG:binding' only for that config")
+    return parser.parse_args(argv)
+
+
+def held_out_set(work: pathlib.Path, count: int) -> pathlib.Path:
+    folder = work / f"held_out_{count}"
+    if not (folder / "pairs.csv").exists():
+        make_sample_corpus.build_held_out(SAMPLE, folder, count, seed=4321, jobs=2)
+    return folder
+
+
+def load_held_out(folder: pathlib.Path, loaded) -> tuple[dict, list[str], list[np.ndarray]]:
+    """The held-out set as one model batch (normalized like the training data), its texts, and the log mels of the
+    minimal-pair recordings."""
+    from tacotron import audio
+    from tacotron.synthesis import text_batch
+
+    rows = [line.split("|") for line in (folder / "pairs.csv").read_text().splitlines() if line]
+    texts = [row[1] for row in rows]
+    spectra = [audio.spectrograms(audio.trim_silence(audio.read_audio(str(folder / "wavs" / f"{row[0]}.flac"))))
+               for row in rows]
+    pair_mels = [audio.spectrograms(audio.trim_silence(audio.read_audio(str(folder / "pairs" / f"{row[0]}.flac"))))[0]
+                 for row in rows]
+    ids, lengths = text_batch(texts, loaded.vocabulary)
+    width = max(len(mel) for mel, _ in spectra)
+    width = -(-width // loaded.config.reduction_factor) * loaded.config.reduction_factor
+    mel = np.zeros((len(rows), width, spectra[0][0].shape[1]), np.float32)
+    linear = np.zeros((len(rows), width, spectra[0][1].shape[1]), np.float32)
+    for i, (m, lin) in enumerate(spectra):
+        mel[i, : len(m)] = (m - loaded.mel_mean) / loaded.mel_std
+        linear[i, : len(lin)] = (lin - loaded.linear_mean) / loaded.linear_std
+    batch = {"text_ids": ids, "text_length": lengths, "mel": mel, "linear": linear,
+             "n_frames": np.array([len(m) for m, _ in spectra], np.int32)}
+    return batch, texts, pair_mels
+
+
+def minimal_pairs(utterances: list[dict], pair_mels: list[np.ndarray]) -> dict:
+    """Share of predictions nearer their own sentence's recording than its one-word-changed twin, and margins."""
+    from tacotron import audio, metrics
+
+    def score(heard_mels: list[np.ndarray]) -> dict:
+        wins, margins = [], []
+        for u, heard, pair in zip(utterances, heard_mels, pair_mels, strict=True):
+            cepstrum = metrics.mel_cepstrum(heard)
+            own = metrics.cepstral_dtw(metrics.mel_cepstrum(u["recorded_mel"]), cepstrum)
+            other = metrics.cepstral_dtw(metrics.mel_cepstrum(pair), cepstrum)
+            wins.append(own < other)
+            margins.append(other / max(own, 1e-9))
+        return {"accuracy": float(np.mean(wins)), "median_margin": float(np.median(margins))}
+
+    result = score([audio.spectrograms(u["predicted_wav"])[0] for u in utterances])
+    result["griffin_lim_ceiling"] = score([audio.spectrograms(u["recorded_wav"])[0] for u in utterances])
+    return result
+
+
+def measure(model_dir: pathlib.Path, held_out: pathlib.Path) -> dict:
+    """Free-running quality of the newest checkpoint on the held-out set (in a fresh process: see main)."""
+    from tacotron import listening
+    from tacotron.synthesis import Synthesizer, load_model
+
+    loaded = load_model(str(model_dir))
+    synthesizer = Synthesizer(loaded)
+    batch, _, pair_mels = load_held_out(held_out, loaded)
+    utterances = []
+    for start in range(0, len(batch["n_frames"]), 16):
+        part = {k: v[start : start + 16] for k, v in batch.items()}
+        utterances += listening.listen(synthesizer, part, len(part["n_frames"]))
+    free_running, identification = listening.summarize(utterances)
+    return {"step": loaded.step, **free_running, "identification": identification,
+            "minimal_pairs": minimal_pairs(utterances, pair_mels)}
+
+
+def train_segment(data: pathlib.Path, model_dir: pathlib.Path, config: str, seed: int, until: int, total: int,
+                  extra: list[str]) -> tuple[float, int]:
+    """tacotron-train up to step `until` of a `total`-step run; (wall seconds, exit code)."""
+    from tacotron import train
+
+    bindings = [f"TrainConfig.seed = {seed}", "TrainConfig.evaluate_every = 250",
+                f"TrainConfig.checkpoint_every = {until}", *extra]
+    train.parse_gin([config], [*bindings, f"TrainConfig.steps = {total}"])
+    cfg = train.TrainConfig()
+    # The learning-rate schedule of the whole run, whichever segment this is.
+    bindings.append(f"TrainConfig.decay_steps = {cfg.decay_steps or cfg.steps - cfg.warmup_steps}")
+    command = [sys.executable, "-m", "tacotron.train", "--data", str(data), "--model_dir", str(model_dir),
+               "--gin_file", config, "--steps", str(until)]
+    for binding in bindings:
+        command += ["--gin_param", binding]
+    start = time.time()
+    code = subprocess.run(command, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    return time.time() - start, code
+
+
+def training_seconds(model_dir: pathlib.Path) -> float:
+    """Training time in metrics.jsonl: the last elapsed_s of each segment, summed."""
+    total, last = 0.0, 0.0
+    for line in (model_dir / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row.get("event") == "first_step":
+            total, last = total + last, 0.0
+        elif "elapsed_s" in row and "event" not in row:
+            last = row["elapsed_s"]
+    return total + last
+
+
+def run(args: argparse.Namespace, data: pathlib.Path, held_out: pathlib.Path, config: str, steps: int,
+        minutes: float, seed: int) -> dict:
+    model_dir = pathlib.Path(args.work) / f"{config}-seed{seed}"
+    points = []
+    for until in np.linspace(steps / args.segments, steps, args.segments).astype(int):
+        extra = [p.split(":", 1)[1] if ":" in p else p for p in args.gin_param
+                 if ":" not in p or p.split(":", 1)[0] == config]
+        wall, code = train_segment(data, model_dir, config, seed, int(until), steps, extra)
+        if code != 0:
+            sys.exit(f"tacotron-train failed (exit {code}) for {model_dir}")
+        # A fresh process per measurement: the training backend state and the held-out models stay apart.
+        out = subprocess.run([sys.executable, __file__, "--measure", str(model_dir), str(held_out)], cwd=REPO,
+                             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if out.returncode != 0:
+            sys.exit(f"measuring {model_dir} failed:\n{out.stderr[-3000:]}")
+        point = json.loads(out.stdout.strip().splitlines()[-1]) | {"train_s": training_seconds(model_dir)}
+        points.append(point)
+        print(f"{config} seed {seed} step {point['step']}: held-out identification "
+              f"{point['sentence_identification']:.2f}, minimal pairs {point['minimal_pairs']['accuracy']:.2f}, "
+              f"GV {point['gv_ratio']:.2f}, length {point['length_ratio']:.2f}, train {point['train_s']:.0f} s",
+              flush=True)
+        if minutes and point["train_s"] >= minutes * 60:
+            break
+    during = [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
+    eval_curve = [{k: row[k] for k in ("step", "sentence_identification", "length_ratio", "gv_ratio")}
+                  for row in during if row.get("event") == "quality"]
+    return {"config": config, "seed": seed, "held_out": points, "eval_split_during_training": eval_curve}
+
+
+def first_reaching(points: list[dict], key: str, bar: float) -> dict | None:
+    return next((p for p in points if p.get(key) is not None and p[key] >= bar), None)
+
+
+def plot(runs: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for r in runs:
+        steps = [p["step"] for p in r["held_out"]]
+        seconds = [p["train_s"] / 60 for p in r["held_out"]]
+        for ax, x in ((axes[0], steps), (axes[1], seconds)):
+            label = f"{r['config']} seed {r['seed']}"
+            ax.plot(x, [p["sentence_identification"] for p in r["held_out"]], marker="o", label=f"{label}: sentences")
+            ax.plot(x, [p["minimal_pairs"]["accuracy"] for p in r["held_out"]], marker="s", linestyle="--",
+                    label=f"{label}: minimal pairs")
+    axes[0].set_xlabel("training step")
+    axes[1].set_xlabel("training time (min, 2 CPU cores)")
+    axes[0].set_ylabel("held-out accuracy (unseen words)")
+    for ax in axes:
+        ax.axhline(SPEAKING_BAR, color="grey", linewidth=0.8)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize="x-small", loc="lower right")
+    figure.suptitle("Free-running synthesis of held-out sentences: identification (chance 1/N) and minimal pairs "
+                    "(chance 50%)")
+    figure.savefig(PLOT, dpi=100, bbox_inches="tight")
+
+
+def table_row(result: dict, config: str, command: str) -> str:
+    runs = [r for r in result["runs"] if r["config"] == config]
+    parts = []
+    for r in runs:
+        last = r["held_out"][-1]
+        reached = first_reaching(r["held_out"], "sentence_identification", SPEAKING_BAR)
+        bar = (f"held-out identification >= {SPEAKING_BAR:.0%} at step {reached['step']} ({reached['train_s']:.0f} s)"
+               if reached else f"held-out identification never reached {SPEAKING_BAR:.0%}")
+        parts.append(
+            f"seed {r['seed']}: {bar}; at step {last['step']} ({last['train_s']:.0f} s): identification "
+            f"{last['identification']['correct']}/{last['identification']['utterances']} (ceiling "
+            f"{last['identification']['griffin_lim_ceiling']['correct']}), median margin "
+            f"{last['identification']['median_margin']:.2f}, minimal pairs {last['minimal_pairs']['accuracy']:.0%} "
+            f"(ceiling {last['minimal_pairs']['griffin_lim_ceiling']['accuracy']:.0%}, margin "
+            f"{last['minimal_pairs']['median_margin']:.2f}), GV {last['gv_ratio']:.2f}, MCD-DTW "
+            f"{last['mcd_dtw_db']:.2f} dB, length {last['length_ratio']:.2f}, failures {last['failure_rate']:.0%}"
+        )
+    text = f"{config}, {result['held_out_sentences']} held-out sentences with unseen words: " + "; ".join(parts)
+    return (f"| {result['date']} | quality | {result['machine']} | {text.replace('|', '/')} | "
+            f"`{command}` (plot: docs/quality.png) |\n")
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]))))
+        return
+    args = parse_args()
+    if not len(args.configs) == len(args.steps) == len(args.max_minutes):
+        sys.exit("--configs, --steps and --max_minutes need one value per config")
+    data = pathlib.Path(args.data).resolve()
+    ensure_data(data)
+    work = pathlib.Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    held_out = held_out_set(work, args.held_out)
+    runs = [run(args, data, held_out, config, steps, minutes, seed)
+            for config, steps, minutes in zip(args.configs, args.steps, args.max_minutes, strict=True)
+            for seed in args.seeds]
+    result = {
+        "benchmark": "quality",
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+                   f"{platform.python_version()}, jax",
+        "held_out_sentences": args.held_out,
+        "runs": runs,
+    }
+    command = "python benchmarks/quality.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "quality.json"
+    # Runs of other configs or seeds measured earlier stay in the results and the plot.
+    earlier = json.loads(path.read_text())["runs"] if path.exists() else []
+    measured = {(r["config"], r["seed"]) for r in runs}
+    everything = [r for r in earlier if (r["config"], r["seed"]) not in measured] + runs
+    path.write_text(json.dumps(result | {"runs": everything}, indent=2) + "\n")
+    plot(everything)
+    with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
+        for config in args.configs:
+            f.write(table_row(result, config, command))
+
+
+if __name__ == "__main__":
+    main()
