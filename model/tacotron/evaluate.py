@@ -87,7 +87,9 @@ def evaluate(
         return out["stop_logits"], parts | {"loss": model.total_loss(parts)}
 
     teacher_forced = compiled(teacher_forced, model.variables)
-    totals = {name: 0.0 for name in TEACHER_FORCED if name not in ("stop_accuracy", "text_reliance")}
+    totals = {name: 0.0 for name in TEACHER_FORCED if name not in ("stop_accuracy", "text_swap_mel_loss",
+                                                                   "text_reliance")}
+    swap_totals = np.zeros(3)  # mel loss with swapped texts, with their own, utterances: over batches of 2 or more
     rows, page = [], []
     for batch in data:
         n = len(batch["n_frames"])
@@ -99,8 +101,9 @@ def evaluate(
         # the previous frame scores about the same mel loss (text_reliance near 1).
         others = np.concatenate([np.roll(np.arange(n), 1), np.arange(n, len(x["text_ids"]))])
         swapped = x | {k: x[k][others] for k in ("text_ids", "text_length")}
-        _, swapped_parts = teacher_forced(swapped) if n > 1 else (None, {"mel_loss": np.nan})
-        parts = parts | {"text_swap_mel_loss": swapped_parts["mel_loss"]}
+        if n > 1:
+            _, swapped_parts = teacher_forced(swapped)
+            swap_totals += np.array([float(_numpy(swapped_parts["mel_loss"])), float(_numpy(parts["mel_loss"])), 1]) * n
         for name in totals:
             totals[name] += float(_numpy(parts[name])) * n
         stop_logits = _numpy(stop_logits)  # [N, T_dec]
@@ -142,9 +145,9 @@ def evaluate(
     count = len(rows)
     teacher_forced = {name: totals[name] / count for name in totals}
     teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
-    swap = teacher_forced["text_swap_mel_loss"]
-    teacher_forced["text_swap_mel_loss"] = swap if np.isfinite(swap) else None
-    teacher_forced["text_reliance"] = swap / teacher_forced["mel_loss"] if np.isfinite(swap) else None
+    swapped, own, swap_count = swap_totals
+    teacher_forced["text_swap_mel_loss"] = swapped / swap_count if swap_count else None
+    teacher_forced["text_reliance"] = swapped / own if swap_count else None
     result = {
         "step": loaded.step,
         "model_dir": model_dir,
