@@ -3,7 +3,7 @@
 Runs the main job exactly as `make demo` does (bundled corpus, tiny config, default steps unless --param says
 otherwise) in a fresh work folder, with caching off, and reads each task's start and end from kfp.local's log.
 
-    python benchmarks/pipeline_local.py [--param steps=300] [--workdir DIR]
+    python benchmarks/pipeline_local.py [--param steps=1000] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def main() -> None:
     tasks = task_seconds(log)
     exported = next((line.split(": ", 1)[1] for line in result.stdout.splitlines()
                      if line.startswith("exported model: ")), None)
+    verdict = next((line.split(": ", 1)[1] for line in result.stdout.splitlines()
+                    if line.startswith("verdict: ")), "no verdict")
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
                f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
     record = {
@@ -76,6 +78,7 @@ def main() -> None:
         "wall_s": wall,
         "tasks_s": tasks,
         "exported": exported is not None,
+        "verdict": verdict,
         "goal_s": GOAL_S,
         "goal_met": wall < GOAL_S,
     }
@@ -85,9 +88,9 @@ def main() -> None:
     (RESULTS / "pipeline_local.json").write_text(json.dumps(record, indent=2) + "\n")
     bench_command = "python benchmarks/pipeline_local.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
     per_task = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in tasks.items())
-    settings = ", ".join(args.param) or "defaults (bundled corpus, tiny, 300 steps)"
+    settings = ", ".join(args.param) or "defaults (bundled corpus, tiny, its 1,000 steps)"
     row = (f"| {record['date']} | pipeline_local | {machine} | run-local, {settings}: {wall:.0f} s in all "
-           f"({per_task}); model exported: {'yes' if exported else 'no (gate)'}; goal (< {GOAL_S} s) "
+           f"({per_task}); {verdict}; model exported: {'yes' if exported else 'no (gate)'}; goal (< {GOAL_S} s) "
            f"{'met' if record['goal_met'] else 'NOT met'} | `{bench_command}` |\n")
     with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
         f.write(row)

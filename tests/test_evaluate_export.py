@@ -94,11 +94,14 @@ def test_gate_command_against_thresholds_and_a_baseline(evaluation):
     metrics = output / "metrics.json"
     # By default the gate asks for a model that speaks, and names each check it fails.
     free = json.loads(metrics.read_text())["free_running"]
-    failing = [name for name, bad in (("sentence_identification", free["sentence_identification"] < 0.9),
+    identified = free["sentence_identification"]  # None when the eval split is too small to tell sentences apart
+    failing = [name for name, bad in (("sentence_identification", identified is None or identified < 0.9),
                                       ("length_ratio", not 0.8 <= free["length_ratio"] <= 1.25)) if bad]
     assert failing, "two training steps cannot speak"
     refused = run("tacotron.gate", "--metrics", metrics)
     assert refused.returncode == 1 and all(f"free_running.{name}" in refused.stderr for name in failing)
+    if identified is None:
+        assert "sentence_identification is not available (needs at least 2 utterances" in refused.stderr
     speaking_checks_off = ["--min_sentence_identification", "0", "--min_length_ratio", "0", "--max_length_ratio", "0"]
     passed = run("tacotron.gate", "--metrics", metrics, "--baseline", metrics, "--max_failure_rate", "1.0",
                  *speaking_checks_off)
@@ -115,7 +118,7 @@ def test_report_renders_its_images_in_headless_chromium(evaluation, tmp_path):
     output = evaluation
     shot = tmp_path / "report.png"
     subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1200,1600",
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1200,3200",
          (output / "report.html").as_uri()],
         capture_output=True, text=True, timeout=120,
     )
@@ -218,10 +221,13 @@ def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp
     lines = tmp_path / "lines.txt"
     lines.write_text("First line.\n\nSecond line, a little longer.\n")
     folder = tmp_path / "many"
-    result = run("tacotron.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK)
+    # A stop threshold above 1 never fires: each line decodes to its length limit, so the longer line is longer.
+    never_stop = ["--gin_param", "SynthesisConfig.stop_threshold = 1.01"]
+    result = run("tacotron.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK,
+                 *never_stop)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in folder.iterdir()) == ["0001.wav", "0002.wav"]
-    assert sf.info(folder / "0002.wav").duration > sf.info(folder / "0001.wav").duration * 0.8
+    assert sf.info(folder / "0002.wav").duration > sf.info(folder / "0001.wav").duration * 1.5
 
 
 @pytest.mark.parametrize(
