@@ -19,7 +19,6 @@ SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
 LOCAL_DEFAULTS = {
     # tiny.gin's step count is what gives a speaking model in about 5 minutes on 2 CPU cores.
     "gin_files": "tiny",
-    "eval_gin_params": "SynthesisConfig.griffin_lim_iters = 30",
 }
 # Kubeflow's cron has six fields, seconds first (robfig/cron): "0 0 3 * * 0" is 03:00 every Sunday.
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-LW#]+$")
