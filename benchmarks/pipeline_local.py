@@ -88,7 +88,7 @@ def main() -> None:
     (RESULTS / "pipeline_local.json").write_text(json.dumps(record, indent=2) + "\n")
     bench_command = "python benchmarks/pipeline_local.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
     per_task = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in tasks.items())
-    settings = ", ".join(args.param) or "defaults (bundled corpus, tiny, its 1,000 steps)"
+    settings = ", ".join(args.param) or "defaults (bundled corpus, tiny and its steps)"
     row = (f"| {record['date']} | pipeline_local | {machine} | run-local, {settings}: {wall:.0f} s in all "
            f"({per_task}); {verdict}; model exported: {'yes' if exported else 'no (gate)'}; goal (< {GOAL_S} s) "
            f"{'met' if record['goal_met'] else 'NOT met'} | `{bench_command}` |\n")
