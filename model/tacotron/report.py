@@ -52,12 +52,13 @@ def utterance_figure(
     return _png(figure)
 
 
-# metrics.jsonl fields drawn in the training curves, by panel.
-_CURVES = {
-    "loss": ("loss", "mel_loss", "linear_loss", "stop_loss"),
-    "attention": ("alignment_score", "diagonality", "focus"),
-    "quality (free-running, eval split)": ("sentence_identification", "gv_ratio", "length_ratio"),
-}
+# metrics.jsonl fields drawn in the training curves, by panel: (title, row kind, fields). Training rows have no
+# "event"; the free-running measurements are "quality" events (their attention scores are free-running too).
+_CURVES = (
+    ("loss (teacher-forced)", None, ("loss", "mel_loss", "linear_loss", "stop_loss")),
+    ("attention (teacher-forced)", None, ("alignment_score", "diagonality", "focus")),
+    ("quality (free-running, eval split)", "quality", ("sentence_identification", "gv_ratio", "length_ratio")),
+)
 
 
 def training_curves(rows: list[dict]) -> bytes | None:
@@ -65,15 +66,19 @@ def training_curves(rows: list[dict]) -> bytes | None:
     where the trainer measured them; None when there is nothing to draw."""
     if not rows:
         return None
-    panels = [(title, names) for title, names in _CURVES.items() if any(n in row for row in rows for n in names)]
+    panels = [(title, [r for r in rows if r.get("event") == kind and "step" in r], names)
+              for title, kind, names in _CURVES]
+    panels = [(title, kept, names) for title, kept, names in panels if any(n in r for r in kept for n in names)]
+    if not panels:
+        return None
     figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), sharex=True, squeeze=False)
-    for ax, (title, names) in zip(axes[:, 0], panels, strict=True):
+    for ax, (title, kept, names) in zip(axes[:, 0], panels, strict=True):
         for name in names:
-            points = [(row["step"], row[name]) for row in rows if row.get(name) is not None and "step" in row]
+            points = [(row["step"], row[name]) for row in kept if row.get(name) is not None]
             if points:
                 steps, values = zip(*points, strict=True)
                 ax.plot(steps, values, marker="o" if len(points) < 30 else None, label=name)
-        if title == "loss":
+        if title.startswith("loss"):
             ax.set_yscale("log")
         ax.set_title(title)
         ax.grid(alpha=0.3)
