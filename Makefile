@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): requirements.txt model/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q --no-compile -r requirements.txt -e ./model
+	$(VENV)/bin/pip install -q -r requirements.txt -e ./model
 	touch $(STAMP)
 
 # The main job: the whole Kubeflow pipeline on the bundled sample corpus, run locally by kfp.local.
