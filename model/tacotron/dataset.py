@@ -155,32 +155,23 @@ def make_buckets(n_frames: np.ndarray, text_lengths: np.ndarray, count: int, mul
     n_frames = np.asarray(n_frames)
     rounded = np.ceil(n_frames / multiple).astype(np.int64) * multiple
     lengths, counts = np.unique(rounded, return_counts=True)  # candidate boundaries: [m]
-    m = len(lengths)
-    below = np.concatenate([[0], np.cumsum(counts)])  # utterances with a length < lengths[i]: below[i]
-    # cost[j, i]: padded frames of one bucket holding lengths[j..i] (j <= i), padded to lengths[i].
-    cost = np.where(
-        np.arange(m)[:, None] <= np.arange(m)[None, :],
-        (below[None, 1:] - below[:-1, None]) * lengths[None, :],
-        np.inf,
-    )
-    best = cost[0].copy()  # best[i]: least padded total covering lengths[0..i] with the buckets so far
-    choice = [np.zeros(m, np.int64)]
-    for _ in range(1, min(count, m)):
-        # A last bucket lengths[j+1..i] after the best cover of lengths[0..j].
-        candidates = np.full((m, m), np.inf)
-        candidates[1:, :] = best[:-1, None] + cost[1:, :]  # row j+1: start of the last bucket
-        start = np.argmin(np.vstack([best[None, :], candidates[1:]]), axis=0)  # 0: one bucket fewer was better
-        best = np.minimum(best, np.min(candidates[1:], axis=0))
-        choice.append(start)
+    m, most = len(lengths), min(count, len(lengths))
+    upto = np.concatenate([[0], np.cumsum(counts)])  # utterances with a length < lengths[i]: upto[i]
+    # best[b, i]: least padded total covering lengths[0..i] with b buckets; start[b, i]: where its last bucket starts.
+    best = np.full((most + 1, m), np.inf)
+    start = np.zeros((most + 1, m), np.int64)
+    best[1] = upto[1:] * lengths
+    for b in range(2, most + 1):
+        for i in range(1, m):
+            # The last bucket holds lengths[j..i] (j = 1..i), padded to lengths[i], after the best cover of 0..j-1.
+            totals = best[b - 1, :i] + (upto[i + 1] - upto[1 : i + 1]) * lengths[i]
+            start[b, i] = int(np.argmin(totals)) + 1
+            best[b, i] = totals[start[b, i] - 1]
+    b = int(np.argmin(best[1:, m - 1])) + 1
     bounds, i = [], m - 1
-    for start in reversed(choice):
-        if i < 0:
-            break
-        j = int(start[i])
+    while b >= 1:
         bounds.append(int(lengths[i]))
-        i = j - 1 if j > 0 else -1
-        if j == 0:
-            break
+        i, b = start[b, i] - 1, b - 1
     frames = sorted(bounds)
     text, lower = [], 0
     for upper in frames:
