@@ -15,7 +15,7 @@ from tacotron.config import LossConfig, TacotronConfig
 from tacotron.decoder import AttentionDecoder
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
 from tacotron.model import Tacotron
-from tacotron.modules import CBHG, Highway, Prenet
+from tacotron.modules import CBHG, Highway, Prenet, bidirectional_gru
 from tacotron.optimizers import make_optimizer
 
 TINY = TacotronConfig(
@@ -70,6 +70,36 @@ def test_layer_shapes():
     assert tuple(out["linear"].shape) == (N, T_OUT, TINY.num_freq)
     assert tuple(out["stop_logits"].shape) == (N, T_OUT // TINY.reduction_factor)
     assert tuple(out["alignments"].shape) == (N, T_OUT // TINY.reduction_factor, T_IN)
+
+
+def test_fast_paths_compute_the_layers_they_replace():
+    # Teacher forcing, the fused bidirectional GRU and the location features are computed by parts for speed
+    # (docs/BENCHMARKS.md); each must equal the plain computation with the same weights.
+    rng = np.random.default_rng(0)
+    memory = rng.normal(size=(N, T_IN, 16)).astype(np.float32)
+    mask = batch()["text_ids"] > 0
+    decoder = AttentionDecoder(TINY)
+    decoder.build(memory.shape)
+    frames = rng.normal(size=(N, 6, TINY.num_mels)).astype(np.float32)
+    state = np.array(decoder.seed.state.value)
+    fast = decoder(memory, mask, frames, None)
+    decoder.seed.state.assign(state)
+    stepwise = decoder(memory, mask, frames, np.ones((N, 6), np.float32))
+    for a, b in zip(fast, stepwise, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
+
+    cbhg = CBHG(3, 8, (8, 16), 2, 8)
+    cbhg.build((N, T_IN, 16))
+    x = rng.normal(size=(N, T_IN, 8)).astype(np.float32)
+    keras_gru = keras.ops.convert_to_numpy(cbhg.gru(x, mask=mask)) * mask[..., None]
+    fused = keras.ops.convert_to_numpy(bidirectional_gru(cbhg.gru, x, mask)) * mask[..., None]
+    np.testing.assert_allclose(fused, keras_gru, atol=1e-5)
+
+    attention = decoder.attention
+    cumulative = rng.uniform(size=(N, T_IN)).astype(np.float32)
+    layers = attention.location_layer(attention.location_conv(cumulative[..., None]))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(attention._location_features(cumulative)),
+                               keras.ops.convert_to_numpy(layers), atol=1e-5)
 
 
 def test_attention_registry_names_the_choices():

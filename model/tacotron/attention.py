@@ -35,6 +35,13 @@ class Attention(layers.Layer):
     with the query and the previous alignment state and returns (alignment [N, T_in], new cumulative alignment).
     """
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Keras casts a layer's float inputs to its compute dtype; under mixed_bfloat16 that would round the
+        # cumulative alignment (a running sum over decoder steps) to bf16 every step, and TensorFlow refuses the
+        # bf16 + float32 sum that follows. Inputs arrive here as the decoder made them.
+        self._convert_input_args = False
+
     def prepare(self, memory):
         raise NotImplementedError
 
@@ -73,11 +80,29 @@ class LocationSensitiveAttention(Attention):
     def call(self, query, keys, cumulative, text_mask):
         # query: [N, Q]; keys: [N, T_in, units]; cumulative: [N, T_in]; text_mask: [N, T_in] float
         q = self.query_layer(query)[:, None, :]  # [N, 1, units]
-        loc = self.location_layer(self.location_conv(cumulative[..., None]))  # [N, T_in, units]
+        loc = self._location_features(cumulative)  # [N, T_in, units]
         energy = self.v(ops.tanh(keys + q + loc))[..., 0]  # [N, T_in]
         energy = ops.where(text_mask > 0, energy, ops.cast(_MASKED_ENERGY, energy.dtype))
         alignment = ops.softmax(ops.cast(energy, "float32"), axis=-1)  # [N, T_in]
         return alignment, cumulative + alignment
+
+
+    def _location_features(self, cumulative):
+        """location_layer(location_conv(cumulative)) as one matmul over sliding windows: [N, T_in] -> [N, T_in, units].
+
+        The same weights and result as the two layers, but XLA on CPU runs the gradient of a 1-channel convolution
+        inside the decoder scan at about 1 ms per step, a third of the decoder's backward pass (docs/BENCHMARKS.md).
+        """
+        k = self.location_conv.kernel_size[0]
+        t_in = ops.shape(cumulative)[1]
+        left = (k - 1) // 2  # where Conv1D's "same" padding puts the kernel's centre
+        padded = ops.pad(cumulative, ((0, 0), (left, k - 1 - left)))  # [N, T_in + k - 1]
+        windows = ops.stack([padded[:, i : i + t_in] for i in range(k)], axis=-1)  # [N, T_in, k]
+        dtype = self.compute_dtype
+        kernel = ops.matmul(
+            ops.cast(self.location_conv.kernel[:, 0, :], dtype), ops.cast(self.location_layer.kernel, dtype)
+        )  # [k, units]
+        return ops.matmul(ops.cast(windows, dtype), kernel)  # [N, T_in, units]
 
 
 def attention_context(alignment, memory):

@@ -8,7 +8,15 @@ from keras import layers, ops
 
 from tacotron.attention import attention_context, make_attention
 from tacotron.config import TacotronConfig
-from tacotron.modules import Prenet, SavesSeed, dropout_masks, hashed_dropout_mask
+from tacotron.modules import (
+    Prenet,
+    SavesSeed,
+    dropout_masks,
+    gru_sequence,
+    gru_update,
+    gru_weights,
+    hashed_dropout_mask,
+)
 
 
 class AttentionDecoder(SavesSeed, layers.Layer):
@@ -53,12 +61,13 @@ class AttentionDecoder(SavesSeed, layers.Layer):
         self.frame_projection.build((n, c.decoder_rnn_units + memory_dim))
         self.stop_projection.build((n, c.decoder_rnn_units + memory_dim))
 
-    def call(self, memory, text_mask, input_frames, use_truth):
+    def call(self, memory, text_mask, input_frames, use_truth=None):
         """Decode T_dec steps.
 
         memory: [N, T_in, D] encoder outputs; text_mask: [N, T_in] bool;
         input_frames: [N, T_dec, num_mels] the true frame before each step (the go frame, zeros, first);
-        use_truth: [N, T_dec] 1.0 where a step reads the true frame, 0.0 where it reads its own prediction.
+        use_truth: [N, T_dec] 1.0 where a step reads the true frame, 0.0 where it reads its own prediction;
+        None: every step reads the true frame (teacher forcing).
         Returns mel frames [N, T_dec * r, num_mels], stop logits [N, T_dec], alignments [N, T_dec, T_in].
         """
         c = self.config
@@ -67,20 +76,71 @@ class AttentionDecoder(SavesSeed, layers.Layer):
         fmask = ops.cast(text_mask, "float32")  # [N, T_in]
         # Pre-net dropout stays on at inference too (Tacotron 2 section 2.3): it is the decoder's only noise source.
         masks = [dropout_masks((t_dec, n, u), c.decoder_prenet_dropout, self.seed) for u in self.prenet.units]
+        frames = ops.transpose(ops.cast(input_frames, "float32"), (1, 0, 2))  # [T_dec, N, num_mels]
+        if use_truth is None:
+            ys = self._teacher_forced(frames, masks, keys, memory, fmask)
+        else:
+            ys = self._scheduled(frames, ops.transpose(ops.cast(use_truth, "float32"), (1, 0)), masks, keys, memory,
+                                 fmask)
+        mel = ops.reshape(ops.transpose(ys["frames"], (1, 0, 2)), (n, -1, c.num_mels))  # [N, T_dec * r, num_mels]
+        stop_logits = ops.transpose(ys["stop"][..., 0], (1, 0))  # [N, T_dec]
+        alignments = ops.transpose(ys["alignment"], (1, 0, 2))  # [N, T_dec, T_in]
+        return mel, stop_logits, alignments
+
+    def _teacher_forced(self, frames, masks, keys, memory, fmask) -> dict:
+        """Teacher forcing, the same function as `_scheduled` with every step reading the true frame, computed by
+        parts: only the attention RNN and attention loop over steps; the pre-net, the decoder RNNs' input
+        projections and the output projections run on all steps at once.
+
+        XLA runs a loop body op by op, and the gradient of every weight used inside the loop is a small matmul
+        accumulated at every step; out of the loop it is one large matmul. This is what makes training on JAX
+        scale with the batch (docs/BENCHMARKS.md, train throughput).
+        frames: [T_dec, N, num_mels]; masks: per pre-net layer [T_dec, N, units]. Returns stacked per-step values.
+        """
+        dtype = self.compute_dtype
+        n, memory_dim = ops.shape(memory)[0], ops.shape(memory)[2]
+        p = self.prenet(ops.cast(frames, dtype), masks=masks)  # [T_dec, N, prenet_units[-1]]
+        cell = self.attention_rnn
+        p_units = self.prenet.units[-1]
+        kernel, recurrent_kernel, bias = gru_weights(cell, dtype)
+        p_projected = ops.matmul(p, kernel[:p_units]) + bias[0]  # [T_dec, N, 3 * attention_rnn_units]
+        init = self.initial_state(n, ops.shape(memory)[1], memory_dim)
+        init = {k: init[k] for k in ("attention_h", "context", "cumulative", "alignment")}
+
+        def step(carry, p_projected_t):
+            x = p_projected_t + ops.matmul(carry["context"], kernel[p_units:])  # [N, 3 * attention_rnn_units]
+            attention_h = gru_update(x, ops.matmul(carry["attention_h"], recurrent_kernel) + bias[1],
+                                     carry["attention_h"])  # [N, attention_rnn_units]
+            alignment, cumulative = self.attention(attention_h, keys, carry["cumulative"], fmask)  # [N, T_in] x2
+            context = attention_context(alignment, memory)  # [N, D]
+            carry = {"attention_h": attention_h, "context": context, "cumulative": cumulative, "alignment": alignment}
+            # keras.ops.scan on TensorFlow requires the per-step output to mirror the carry (see DESIGN.md).
+            return carry, carry
+
+        _, ys = ops.scan(step, init, p_projected)  # each [T_dec, N, ...]
+        h = self.decoder_input(ops.concatenate([ys["attention_h"], ys["context"]], -1))  # [T_dec, N, decoder units]
+        for rnn in self.decoder_rnns:
+            h = h + gru_sequence(rnn, h)  # residual connections (Tacotron section 3.3)
+        out = ops.concatenate([h, ys["context"]], -1)  # [T_dec, N, decoder_rnn_units + D]
+        return {
+            "frames": ops.cast(self.frame_projection(out), "float32"),  # [T_dec, N, r * num_mels]
+            "stop": ops.cast(self.stop_projection(out), "float32"),  # [T_dec, N, 1]
+            "alignment": ys["alignment"],  # [T_dec, N, T_in]
+        }
+
+    def _scheduled(self, frames, use_truth, masks, keys, memory, fmask) -> dict:
+        """Every part of every step in one loop, each step reading the true or its own previous frame.
+
+        frames: [T_dec, N, num_mels]; use_truth: [T_dec, N]; masks: per pre-net layer [T_dec, N, units].
+        """
+        c = self.config
         # One tensor per step, split inside: keras.ops.scan on TensorFlow fails on several xs whose step count is
         # only known at run time (bucketed batches) because it compares their static lengths.
-        xs = ops.concatenate(
-            [
-                ops.transpose(ops.cast(input_frames, "float32"), (1, 0, 2)),  # [T_dec, N, num_mels]
-                ops.transpose(ops.cast(use_truth, "float32"), (1, 0))[..., None],  # [T_dec, N, 1]
-                *masks,  # per pre-net layer: [T_dec, N, units]
-            ],
-            axis=-1,
-        )  # [T_dec, N, num_mels + 1 + sum(prenet units)]
+        xs = ops.concatenate([frames, use_truth[..., None], *masks], axis=-1)
+        # [T_dec, N, num_mels + 1 + sum(prenet units)]
         split_points = list(np.cumsum([c.num_mels, 1, *self.prenet.units[:-1]]))
-
         memory_dim = ops.shape(memory)[2]
-        init = self.initial_state(n, ops.shape(memory)[1], memory_dim)
+        init = self.initial_state(ops.shape(memory)[0], ops.shape(memory)[1], memory_dim)
 
         def step(carry, x):
             true_frame, truth, *step_masks = ops.split(x, split_points, axis=-1)
@@ -91,10 +151,7 @@ class AttentionDecoder(SavesSeed, layers.Layer):
             return carry, carry
 
         _, ys = ops.scan(step, init, xs)
-        frames = ops.reshape(ops.transpose(ys["frames"], (1, 0, 2)), (n, -1, c.num_mels))  # [N, T_dec * r, num_mels]
-        stop_logits = ops.transpose(ys["stop"][..., 0], (1, 0))  # [N, T_dec]
-        alignments = ops.transpose(ys["alignment"], (1, 0, 2))  # [N, T_dec, T_in]
-        return frames, stop_logits, alignments
+        return ys
 
     def initial_state(self, n, t_in, memory_dim) -> dict:
         c = self.config

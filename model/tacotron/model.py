@@ -84,7 +84,7 @@ class Tacotron(keras.Model):
         go = ops.zeros((n, 1, c.num_mels), dtype="float32")
         previous = mel[:, r - 1 : t_out - 1 : r, :]  # [N, T_dec - 1, num_mels]
         input_frames = ops.concatenate([go, previous], axis=1)  # [N, T_dec, num_mels]
-        use_truth = self._teacher_forcing_mask(n, t_out // r, training)  # [N, T_dec]
+        use_truth = self._teacher_forcing_mask(n, t_out // r, training)  # [N, T_dec] or None
         mel_out, stop_logits, alignments = self.decoder(memory, text_mask, input_frames, use_truth)
         # mel_out: [N, T_out, num_mels]; stop_logits: [N, T_dec]; alignments: [N, T_dec, T_in]
 
@@ -166,10 +166,11 @@ class Tacotron(keras.Model):
         }
 
     def _teacher_forcing_mask(self, n, t_dec, training):
-        """1.0 = feed the true previous frame; scheduled sampling feeds the model's own with rising probability."""
+        """1.0 = feed the true previous frame; scheduled sampling feeds the model's own with rising probability.
+        None when every step reads the true frame (the decoder's faster teacher-forcing path)."""
         lc = self.loss_config
         if not training or lc.scheduled_sampling_max <= 0:
-            return ops.ones((n, t_dec), dtype="float32")
+            return None
         span = max(lc.scheduled_sampling_end - lc.scheduled_sampling_start, 1)
         progress = ops.clip((ops.cast(self.step, "float32") - lc.scheduled_sampling_start) / span, 0.0, 1.0)
         p_own = lc.scheduled_sampling_max * progress

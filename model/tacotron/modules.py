@@ -176,7 +176,73 @@ class CBHG(layers.Layer):
         y = self.pre_highway(y)  # [N, T, gru_units]
         for highway in self.highways:
             y = highway(y)  # [N, T, gru_units]
-        return self.gru(y, mask=mask) * fmask  # [N, T, 2 * gru_units]
+        return bidirectional_gru(self.gru, y, mask) * fmask  # [N, T, 2 * gru_units]
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_units)
+
+
+def gru_weights(cell: layers.GRUCell, dtype: str) -> tuple:
+    """(kernel [in, 3U], recurrent kernel [U, 3U], bias [2, 3U]) of a reset-after GRUCell, in `dtype`."""
+    return tuple(ops.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+
+
+def gru_update(projected, recurrent, h):
+    """A Keras GRUCell (reset_after) step from its input projection x @ W + b_in [..., 3U] and its recurrent
+    projection h @ U + b_rec [..., 3U]: the new state [..., U]. Gates in Keras' order z, r, h."""
+    x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+    r_z, r_r, r_h = ops.split(recurrent, 3, axis=-1)
+    z = ops.sigmoid(x_z + r_z)
+    r = ops.sigmoid(x_r + r_r)
+    return z * h + (1.0 - z) * ops.tanh(x_h + r * r_h)
+
+
+def gru_sequence(cell: layers.GRUCell, x):
+    """The cell run over time-major inputs x [T, N, C] from a zero state: outputs [T, N, U].
+
+    The input projection runs on all steps at once, outside the loop (see AttentionDecoder._teacher_forced)."""
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    kernel, recurrent_kernel, bias = gru_weights(cell, dtype)
+    projected = ops.matmul(x, kernel) + bias[0]  # [T, N, 3U]
+
+    def step(h, projected_t):
+        h = gru_update(projected_t, ops.matmul(h, recurrent_kernel) + bias[1], h)
+        return h, h
+
+    _, states = ops.scan(step, ops.zeros((ops.shape(x)[1], cell.units), dtype), projected)
+    return states
+
+
+def bidirectional_gru(layer: layers.Bidirectional, x, mask):
+    """`layer(x, mask=mask)` for a Bidirectional(GRU) layer, with both directions in one scan over time.
+
+    x: [N, T, C]; mask: [N, T] bool, True on real frames (a masked step keeps the state, as Keras does).
+    Returns [N, T, 2 * units], forward then backward; values on masked steps are not Keras' (callers zero them).
+    Same weights and result as the layer, but XLA runs a scan step by step with a fixed cost per operation, and
+    Keras runs the two directions one after the other with the input projection inside the loop: one scan of
+    stacked directions over pre-projected inputs halves the sequential steps and takes two thirds of the matmuls
+    out of the loop (docs/BENCHMARKS.md, train throughput).
+    """
+    cells = (layer.forward_layer.cell, layer.backward_layer.cell)
+    units = cells[0].units
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    kernel, recurrent_kernel, bias = (ops.stack(w) for w in zip(*(gru_weights(c, dtype) for c in cells), strict=True))
+    # kernel [2, C, 3U]; recurrent_kernel [2, U, 3U]; bias [2, 2, 3U]: input bias, recurrent bias (reset_after)
+    n = ops.shape(x)[0]
+
+    projected = ops.einsum("ntc,dcg->tdng", x, kernel) + bias[None, :, 0, None, :]  # [T, 2, N, 3U]
+    keep = ops.cast(ops.transpose(mask), dtype)[:, None, :, None]  # [T, 1, N, 1]
+    inputs = ops.concatenate([projected, ops.broadcast_to(keep, (*ops.shape(projected)[:3], 1))], -1)
+    # The backward direction reads time reversed.
+    inputs = ops.stack([inputs[:, 0], ops.flip(inputs[:, 1], axis=0)], axis=1)  # [T, 2, N, 3U + 1]
+
+    def step(h, step_inputs):
+        # h: [2, N, U]; step_inputs: [2, N, 3U + 1]
+        projected_t, keep_t = ops.split(step_inputs, [3 * units], axis=-1)
+        new = gru_update(projected_t, ops.matmul(h, recurrent_kernel) + bias[:, 1, None, :], h)  # [2, N, U]
+        new = keep_t * new + (1.0 - keep_t) * h
+        return new, new
+
+    _, states = ops.scan(step, ops.zeros((2, n, units), dtype), inputs)  # [T, 2, N, U]
+    forward, backward = states[:, 0], ops.flip(states[:, 1], axis=0)  # [T, N, U] each
+    return ops.transpose(ops.concatenate([forward, backward], -1), (1, 0, 2))  # [N, T, 2U]
