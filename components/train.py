@@ -11,9 +11,12 @@ def train(
     gin_params: str = "",
     steps: int = 0,
     checkpoint_root: str = "",
+    init_from: str = "",
 ) -> None:
     """gin_files: comma-separated shipped config names or paths; gin_params: bindings separated by ";".
-    steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty)."""
+    steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty).
+    init_from: warm start from this trained model_dir or checkpoint, as the pod sees it ("" = from scratch); a
+    retried pod resumes its own checkpoints instead."""
     import os
 
     # The same backend default as the tacotron-train command: Keras reads it once, at its first import, which
@@ -30,6 +33,8 @@ def train(
         argv += ["--gin_param", binding]
     if steps > 0:
         argv += ["--steps", str(steps)]
+    if init_from:
+        argv += ["--init_from", init_from]
     code = trainer.main(argv)
     if code != 0:
         # 143: preempted after a checkpoint; the task's retry resumes from it.

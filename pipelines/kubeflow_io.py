@@ -8,6 +8,7 @@ import shutil
 
 from tacotron.callbacks import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
 from tacotron.synthesis import ASSETS_DIR
+from tacotron.warm_start import RECORD_FILE
 
 
 def export_model_dir(model_dir: str, destination: str) -> dict:
@@ -18,7 +19,8 @@ def export_model_dir(model_dir: str, destination: str) -> dict:
         raise RuntimeError(f"{model_dir} has no complete checkpoint")
     step, weights = checkpoints[-1]
     os.makedirs(os.path.join(destination, CHECKPOINT_DIR), exist_ok=True)
-    for name in ("config.gin", "operative_config.gin", METRICS_FILE):
+    # The warm-start record, when there is one, says which model the weights started from.
+    for name in ("config.gin", "operative_config.gin", METRICS_FILE, RECORD_FILE):
         if os.path.exists(os.path.join(model_dir, name)):
             shutil.copyfile(os.path.join(model_dir, name), os.path.join(destination, name))
     shutil.copytree(os.path.join(model_dir, ASSETS_DIR), os.path.join(destination, ASSETS_DIR), dirs_exist_ok=True)
