@@ -12,16 +12,25 @@ def train(
     steps: int = 0,
     checkpoint_root: str = "",
     init_from: str = "",
+    backend: str = "jax",
 ) -> None:
     """gin_files: comma-separated shipped config names or paths; gin_params: bindings separated by ";".
     steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty).
     init_from: warm start from this trained model_dir or checkpoint, as the pod sees it ("" = from scratch); a
-    retried pod resumes its own checkpoints instead."""
+    retried pod resumes its own checkpoints instead. backend: the Keras backend to train on, "jax" (the
+    tacotron-train default) or "tensorflow"."""
     import os
+    import sys
 
-    # The same backend default as the tacotron-train command: Keras reads it once, at its first import, which
-    # kubeflow_io would otherwise trigger first (and silently train on TensorFlow).
-    os.environ.setdefault("KERAS_BACKEND", "jax")
+    backends = ("jax", "tensorflow")
+    if backend not in backends:
+        raise ValueError(f"backend {backend!r}: choose one of {backends}")
+    # Keras reads the backend once, at its first import, which kubeflow_io would otherwise trigger with whatever the
+    # image's environment says: set it explicitly, before anything imports Keras.
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+        raise RuntimeError(f"Keras was imported with backend {sys.modules['keras'].backend.backend()!r} before the "
+                           f"train component could select {backend!r}")
+    os.environ["KERAS_BACKEND"] = backend
     from pipelines.kubeflow_io import export_model_dir
     from tacotron import train as trainer
 

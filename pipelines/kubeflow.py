@@ -34,6 +34,10 @@ def pipeline_parameters(pipeline) -> dict[str, str]:
     return {name: spec.type for name, spec in inputs.items()}
 
 
+# Parameters whose value must be one of a few names; checked before anything runs.
+PARAM_CHOICES = {"train_backend": ("jax", "tensorflow")}
+
+
 def parse_params(pairs: Sequence[str], pipeline) -> dict:
     """--param name=value pairs -> typed arguments; unknown names and malformed values are UsageErrors."""
     declared = pipeline_parameters(pipeline)
@@ -57,6 +61,8 @@ def parse_params(pairs: Sequence[str], pipeline) -> dict:
                 arguments[name] = value
         except (ValueError, KeyError):
             raise UsageError(f"--param {name}={value!r}: not a valid {kind.lower()}") from None
+        if name in PARAM_CHOICES and value not in PARAM_CHOICES[name]:
+            raise UsageError(f"--param {name}={value!r}: choose one of {', '.join(PARAM_CHOICES[name])}")
     return arguments
 
 

@@ -23,6 +23,7 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
         gin_params: str = "",
         steps: int = 0,
         init_from: str = "",
+        train_backend: str = "jax",
         max_seconds: float = 5.0,
         eval_fraction: float = 0.05,
         beam_options: str = "",
@@ -48,11 +49,13 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
             eval_fraction=eval_fraction, beam_options=beam_options,
         ).set_display_name("preprocess")
         # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
-        # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts.
+        # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;
+        # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow).
         train = (
             c.train(
                 data=preprocess.outputs["data"], run_key=dsl.PIPELINE_JOB_ID_PLACEHOLDER, gin_files=gin_files,
                 gin_params=gin_params, steps=steps, checkpoint_root=checkpoint_root, init_from=init_from,
+                backend=train_backend,
             )
             .set_display_name("train")
             .set_accelerator_type(accelerator_type)

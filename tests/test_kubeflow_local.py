@@ -71,6 +71,8 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
         assert "pip install" not in " ".join(container.get("command", []) + container.get("args", []))
     parameters = compiled["root"]["inputDefinitions"]["parameters"]
     assert "corpus" in parameters and parameters["steps"]["parameterType"] == "NUMBER_INTEGER"
+    # The train task selects its Keras backend explicitly, from a parameter.
+    assert tasks["train"]["inputs"]["parameters"]["backend"] == {"componentInputParameter": "train_backend"}
 
 
 @pytest.mark.parametrize(
@@ -79,6 +81,7 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
         (["--param", "nope=1"], "unknown pipeline parameter 'nope'"),
         (["--param", "steps=many"], "--param steps='many': not a valid"),
         (["--param", "steps"], "expected name=value"),
+        (["--param", "train_backend=torch"], "choose one of jax, tensorflow"),
         (["--corpus", "/nonexistent/corpus"], "has no metadata.csv"),
     ],
 )
