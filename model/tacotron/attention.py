@@ -36,11 +36,11 @@ class Attention(layers.Layer):
     """
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
         # Keras casts a layer's float inputs to its compute dtype; under mixed_bfloat16 that would round the
         # cumulative alignment (a running sum over decoder steps) to bf16 every step, and TensorFlow refuses the
-        # bf16 + float32 sum that follows. Inputs arrive here as the decoder made them.
-        self._convert_input_args = False
+        # bf16 + float32 sum that follows. Without autocast, inputs keep their dtype (the sublayers still compute
+        # in bf16, and `call` casts the weights it reads itself).
+        super().__init__(autocast=False, **kwargs)
 
     def prepare(self, memory):
         raise NotImplementedError

@@ -113,6 +113,50 @@ def restore_latest(model: keras.Model, model_dir: str) -> int:
     return 0
 
 
+# --- gradient accumulation ------------------------------------------------------------------------------------------
+
+
+class EveryUpdate(keras.callbacks.Callback):
+    """Runs `callbacks` once per weight update when the optimizer accumulates `steps` micro-batches per update.
+
+    Keras calls batch hooks per micro-batch; the callbacks here count steps, save checkpoints and log per call, so
+    they see only the first micro-batch's begin and the last one's end of each update: their steps are updates.
+    """
+
+    def __init__(self, callbacks: list[keras.callbacks.Callback], steps: int):
+        super().__init__()
+        self.callbacks = list(callbacks)
+        self.steps = steps
+
+    def set_model(self, model):
+        super().set_model(model)
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for callback in self.callbacks:
+            callback.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch % self.steps == 0:
+            for callback in self.callbacks:
+                callback.on_train_batch_begin(batch // self.steps, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.steps == 0:
+            for callback in self.callbacks:
+                callback.on_train_batch_end(batch // self.steps, logs)
+
+
 # --- non-finite guard ----------------------------------------------------------------------------------------------
 
 

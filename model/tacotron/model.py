@@ -64,6 +64,8 @@ class Tacotron(keras.Model):
         }
         # Set by the trainer under MultiWorkerMirroredStrategy (see tacotron.train).
         self.logs_as_vectors = False
+        # Micro-batches per weight update (gradient accumulation); read from the optimizer by `compile`.
+        self.accumulation_steps = 1
         # Steps whose loss was not finite since the last metrics reset (the optimizer skipped them).
         self.bad_steps = keras.metrics.Sum(name="bad_steps")
 
@@ -172,7 +174,7 @@ class Tacotron(keras.Model):
         if not training or lc.scheduled_sampling_max <= 0:
             return None
         span = max(lc.scheduled_sampling_end - lc.scheduled_sampling_start, 1)
-        progress = ops.clip((ops.cast(self.step, "float32") - lc.scheduled_sampling_start) / span, 0.0, 1.0)
+        progress = ops.clip((self.updates(counted=False) - lc.scheduled_sampling_start) / span, 0.0, 1.0)
         p_own = lc.scheduled_sampling_max * progress
         return ops.cast(keras.random.uniform((n, t_dec), seed=self.decoder.seed) >= p_own, "float32")
 
@@ -198,7 +200,7 @@ class Tacotron(keras.Model):
     def total_loss(self, parts: dict):
         lc = self.loss_config
         guided_weight = lc.guided_attention_weight * ops.power(
-            lc.guided_attention_decay, ops.cast(self.step, "float32")
+            lc.guided_attention_decay, self.updates()
         )
         return (
             lc.mel_weight * parts["mel_loss"]
@@ -206,6 +208,19 @@ class Tacotron(keras.Model):
             + lc.stop_weight * parts["stop_loss"]
             + guided_weight * parts["attention_loss"]
         )
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        super().compile(optimizer=optimizer, **kwargs)
+        inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)  # inside a LossScaleOptimizer
+        self.accumulation_steps = getattr(inner, "gradient_accumulation_steps", None) or 1
+
+    def updates(self, counted: bool = True):
+        """Weight updates as float32, from `step`, which counts training micro-batches: the update the current
+        micro-batch belongs to, from 1, once `call` has counted it (`counted`), else the updates completed before it.
+        Schedules (guided attention decay, scheduled sampling) advance per update, so that accumulating micro-batches
+        trains the same model as one large batch. Both are `step` without accumulation."""
+        k = self.accumulation_steps
+        return ops.cast(ops.floor_divide(self.step + (k - 1 if counted else 0), k), "float32")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         total = self.total_loss(self.loss_parts(x, y_pred))

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
+from tacotron.distribute import replicas_in_sync
+
 
 def dropout_masks(shape: Sequence[int], rate: float, seed: keras.random.SeedGenerator) -> keras.KerasTensor:
     """Inverted-dropout multipliers drawn up front, so a scan body stays free of random state (JAX-friendly)."""
@@ -101,13 +103,35 @@ class Highway(layers.Layer):
         return self.h(x) * gate + x * (1.0 - gate)
 
 
+class GlobalBatchNormalization(layers.BatchNormalization):
+    """Batch norm whose masked batch statistics span all replicas under tf.distribute, as they do under JAX's
+    DataParallel (one global computation): the same batch then trains the same model on any number of devices.
+
+    Keras' own `synchronized=True` is ignored when a mask is given, and it is TensorFlow-only; here the other
+    backends and single-replica runs use Keras' computation unchanged.
+    """
+
+    def _moments(self, inputs, mask):
+        context = replicas_in_sync()
+        if context is None or mask is None:
+            return super()._moments(inputs, mask)
+        import tensorflow as tf
+
+        weights = tf.cast(tf.broadcast_to(mask[..., None], tf.shape(inputs)), inputs.dtype)  # [..., C]
+        axes = self._reduction_axes
+        total, count = context.all_reduce("SUM", [tf.reduce_sum(inputs * weights, axes), tf.reduce_sum(weights, axes)])
+        mean = total / (count + keras.backend.epsilon())  # [C]
+        squares = context.all_reduce("SUM", tf.reduce_sum(tf.square(inputs - mean) * weights, axes))
+        return mean, squares / (count + keras.backend.epsilon())
+
+
 class MaskedConv1D(layers.Layer):
     """Conv1D + batch norm whose output is zero on padded frames, so padding never leaks into real frames."""
 
     def __init__(self, filters: int, kernel_size: int, activation: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.conv = layers.Conv1D(filters, kernel_size, padding="same", name="conv")
-        self.norm = layers.BatchNormalization(name="norm")
+        self.norm = GlobalBatchNormalization(name="norm")
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):

@@ -23,7 +23,10 @@ class TrainConfig:
     """How to train; the model itself is TacotronConfig, the loss LossConfig."""
 
     steps: int = 100_000
-    batch_size: int = 32  # global, over all replicas and workers
+    # Examples per weight update, over all replicas, workers and accumulation steps: what the learning rate is scaled
+    # to, what `examples_per_sec` counts. Steps (steps, warmup_steps, decay_steps, log/checkpoint intervals, the
+    # logged step) count updates.
+    batch_size: int = 32
     # Large batches (Goyal et al. 2017; You et al. 2019): the learning rate is tuned at reference_batch_size and
     # scaled to batch_size by lr_scaling, after warmup_steps of linear warmup.
     learning_rate: float = 1e-3
@@ -36,8 +39,11 @@ class TrainConfig:
     optimizer: str = "adam"  # or "lamb"
     weight_decay: float = 0.0
     clip_norm: float = 1.0
-    accumulation_steps: int = 1  # effective batch = batch_size * accumulation_steps
-    mixed_precision: bool = False  # bfloat16 compute, float32 weights
+    # Gradient accumulation: each update averages the gradients of this many micro-batches of batch_size /
+    # accumulation_steps, run one after another: the memory of one micro-batch. Each micro-batch's loss is a mean
+    # over its own frames (as each replica's is on TensorFlow), and batch norm statistics span one micro-batch.
+    accumulation_steps: int = 1
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights and loss; JAX or TensorFlow, CPU too
     jit_compile: bool = True  # XLA; the TensorFlow backend cannot compile the decoder's scan, so it ignores this
     # Input pipeline.
     bucket_count: int = 4
@@ -91,8 +97,18 @@ def parse_gin(files: list[str], params: list[str]) -> None:
         raise UsageError(f"gin: {str(e).strip().splitlines()[0]}") from None
 
 
-def distribution_setup(global_batch: int):
-    """(strategy or None, replica count, task index) for this process; UsageError if the batch cannot be split."""
+def micro_batch_size(batch_size: int, accumulation_steps: int) -> int:
+    """Examples per micro-batch: `batch_size` (per update) split into `accumulation_steps`; UsageError if it cannot."""
+    if accumulation_steps < 1:
+        raise UsageError(f"gin: TrainConfig.accumulation_steps must be at least 1, got {accumulation_steps}")
+    if batch_size % accumulation_steps:
+        raise UsageError(f"batch size {batch_size} does not split into {accumulation_steps} accumulation steps")
+    return batch_size // accumulation_steps
+
+
+def distribution_setup(global_batch: int, accumulation_steps: int = 1):
+    """(strategy or None, replica count, task index) for this process; UsageError if a micro-batch (the batch per
+    update split into `accumulation_steps`) cannot be split across the replicas."""
     import keras
 
     strategy, replicas, task_index = None, 1, 0
@@ -107,8 +123,17 @@ def distribution_setup(global_batch: int):
             task_index = task.get("index", 0) + (1 if task.get("type") == "worker" and _has_chief() else 0)
         elif len(tf.config.list_logical_devices("GPU")) > 1:
             strategy = tf.distribute.MirroredStrategy()
+        elif not tf.config.list_logical_devices("GPU") and len(tf.config.list_logical_devices("CPU")) > 1:
+            # Several logical CPU devices exist only when configured on purpose (tf.config.
+            # set_logical_device_configuration, before TensorFlow starts): replicate over them as over GPUs.
+            strategy = tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
         else:
             strategy = tf.distribute.get_strategy()
+        if accumulation_steps > 1 and strategy.num_replicas_in_sync > 1:
+            # Keras applies the accumulated update inside a cond, where neither MirroredStrategy nor
+            # MultiWorkerMirroredStrategy can synchronize the replicas (both fail in Cond.call).
+            raise UsageError("gradient accumulation does not work with several TensorFlow replicas (devices or "
+                             "workers): use KERAS_BACKEND=jax or TrainConfig.accumulation_steps = 1")
         replicas = strategy.num_replicas_in_sync
     elif keras.backend.backend() == "jax":
         import jax
@@ -117,8 +142,12 @@ def distribution_setup(global_batch: int):
             keras.distribution.set_distribution(keras.distribution.DataParallel())
         replicas = jax.device_count()
         task_index = jax.process_index()
-    if global_batch % replicas:
-        raise UsageError(f"batch size {global_batch} does not divide across {replicas} replicas")
+    micro_batch = global_batch // accumulation_steps
+    if micro_batch % replicas:
+        what = f"batch size {global_batch}"
+        if accumulation_steps > 1:
+            what = f"micro-batch {micro_batch} (batch size {global_batch} / {accumulation_steps} accumulation steps)"
+        raise UsageError(f"{what} does not divide across {replicas} replicas")
     return strategy, replicas, task_index
 
 
@@ -126,8 +155,9 @@ def _has_chief() -> bool:
     return "chief" in json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
 
 
-def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
-    """Train until global step `steps` (TrainConfig.steps when None), resuming from model_dir. Gin must be parsed."""
+def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: str | None = None) -> dict:
+    """Train until global step `steps` (TrainConfig.steps when None), resuming from model_dir, or else starting from
+    the weights of `init_from` (tacotron.warm_start). Gin must be parsed."""
     import keras
     import numpy as np
 
@@ -135,6 +165,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     from tacotron.audio import AudioConfig
     from tacotron.callbacks import (
         Checkpointer,
+        EveryUpdate,
         MetricsLogger,
         NonFiniteGuard,
         SampleWriter,
@@ -148,13 +179,18 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     from tacotron.model import Tacotron
     from tacotron.optimizers import OPTIMIZERS, make_optimizer
     from tacotron.synthesis import write_model_assets
+    from tacotron.warm_start import initialize, resolve
 
     cfg = TrainConfig()
     total_steps = steps if steps is not None else cfg.steps
     if total_steps < 1:
         raise UsageError(f"--steps must be at least 1, got {total_steps}")
+    micro_batch = micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
+    if not isinstance(cfg.mixed_precision, bool):
+        # gin takes any value; a string such as "false" would otherwise switch bf16 on.
+        raise UsageError(f"gin: TrainConfig.mixed_precision must be True or False, got {cfg.mixed_precision!r}")
     # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op runs.
-    strategy, replicas, task_index = distribution_setup(cfg.batch_size)
+    strategy, replicas, task_index = distribution_setup(cfg.batch_size, cfg.accumulation_steps)
     is_chief = task_index == 0
     audio_config = AudioConfig()
     try:
@@ -182,7 +218,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
 
     try:
         peak_lr = scaled_learning_rate(
-            cfg.learning_rate, cfg.reference_batch_size, cfg.batch_size * cfg.accumulation_steps, cfg.lr_scaling
+            cfg.learning_rate, cfg.reference_batch_size, cfg.batch_size, cfg.lr_scaling
         )
         schedule = WarmupDecay(
             peak_lr,
@@ -195,17 +231,11 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         raise UsageError(f"gin: {e}") from None
     if cfg.optimizer not in OPTIMIZERS:
         raise UsageError(f"gin: unknown optimizer {cfg.optimizer!r}; choose one of {OPTIMIZERS}")
-    os.makedirs(model_dir, exist_ok=True)
-    if keras.backend.backend() == "jax" and "://" not in model_dir:
-        import jax
-
-        # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
-        # resumed (preempted, retried) run start training at once.
-        jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    warm_source = resolve(init_from, model_dir) if init_from else None
     print(
-        f"backend {keras.backend.backend()}, {replicas} replica(s); batch {cfg.batch_size}, "
-        f"peak learning rate {peak_lr:.3g} ({cfg.lr_scaling} scaling from {cfg.learning_rate:g} at batch "
+        f"backend {keras.backend.backend()}, {replicas} replica(s); batch {cfg.batch_size}"
+        + (f" in {cfg.accumulation_steps} micro-batches of {micro_batch}, " if cfg.accumulation_steps > 1 else ", ")
+        + f"peak learning rate {peak_lr:.3g} ({cfg.lr_scaling} scaling from {cfg.learning_rate:g} at batch "
         f"{cfg.reference_batch_size}); buckets {list(buckets.frames)} frames, padding {padding:.1%}",
         flush=True,
     )
@@ -226,6 +256,17 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
             # (tensorflow/tensorflow#72388): hand it shape-[1] logs, which it reduces back to scalars.
             model.logs_as_vectors = True
         start_step = restore_latest(model, model_dir)
+        # Before model_dir is created: a model of another architecture is refused with nothing written.
+        initialized_from = initialize(model, warm_source, model_dir, info.vocabulary, start_step)
+    os.makedirs(model_dir, exist_ok=True)
+    if keras.backend.backend() == "jax" and "://" not in model_dir:
+        import jax
+
+        # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
+        # resumed (preempted, retried) run start training at once. Set after the eager model build, whose small
+        # programs are not worth keeping: JAX opens the cache at the first compile that finds the setting.
+        jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     with open(os.path.join(model_dir, "config.gin"), "w") as f:
         f.write(gin.config_str())
     # The vocabulary and normalization travel with the checkpoints: evaluation, synthesis and export need them.
@@ -237,6 +278,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         "peak_learning_rate": peak_lr,
         "backend": keras.backend.backend(),
         "replicas": replicas,
+        "initialized_from": initialized_from and initialized_from["init_from"],
     }
     if start_step >= total_steps:
         print(f"{model_dir} is already at step {start_step} >= {total_steps}; nothing to do", flush=True)
@@ -248,7 +290,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
     train_data = dataset.make_dataset(
         info,
         "train",
-        cfg.batch_size,
+        micro_batch,
         buckets,
         audio_config,
         shuffle_buffer=cfg.shuffle_buffer,
@@ -294,7 +336,10 @@ def train(data_dir: str, model_dir: str, steps: int | None = None) -> dict:
         callbacks += [checkpointer, samples]
         if cfg.evaluate_every:
             callbacks.append(quality_evaluator(model, info, buckets, audio_config, logger, start_step, cfg))
-    model.fit(train_data, epochs=1, steps_per_epoch=total_steps - start_step, callbacks=callbacks, verbose=0)
+    k = cfg.accumulation_steps
+    # Keras steps per micro-batch; the callbacks count updates.
+    callbacks = [EveryUpdate(callbacks, k)] if k > 1 else callbacks
+    model.fit(train_data, epochs=1, steps_per_epoch=(total_steps - start_step) * k, callbacks=callbacks, verbose=0)
     if is_chief:
         with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
             f.write(gin.operative_config_str())
@@ -334,12 +379,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gin_file", action="append", default=[], help="a .gin path or a shipped config name")
     parser.add_argument("--gin_param", action="append", default=[], help="a binding, e.g. 'TrainConfig.batch_size=64'")
     parser.add_argument("--steps", type=int, default=None, help="train until this global step (default: the config's)")
+    parser.add_argument(
+        "--init_from",
+        default=None,
+        help="warm start: a trained model_dir (its newest checkpoint) or one .weights.h5 checkpoint of the same "
+        "architecture; its weights only, the step and optimizer start fresh, embedding rows are matched by character. "
+        "Ignored when --model_dir has checkpoints of its own: a resumed run resumes its own progress",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from tacotron.callbacks import TrainingError
+    from tacotron.warm_start import WarmStartError
 
     try:
         parse_gin(args.gin_file or ["base_8khz"], args.gin_param)
@@ -347,8 +400,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # One seed for weight initialization and dropout, so that two runs with the same seed are the same run.
         keras.utils.set_random_seed(TrainConfig().seed)
-        summary = train(args.data, args.model_dir, args.steps)
-    except UsageError as e:
+        summary = train(args.data, args.model_dir, args.steps, args.init_from)
+    except (UsageError, WarmStartError) as e:
         print(f"tacotron-train: error: {e}", file=sys.stderr)
         return 2
     except TrainingError as e:
