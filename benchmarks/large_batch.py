@@ -96,18 +96,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def plan(args: argparse.Namespace) -> list[dict]:
-    """One dict per run: batch, optimizer, scaling ("none" at the reference batch), seed."""
+def plan(args: argparse.Namespace, skipped: bool = False) -> list[dict]:
+    """One dict per run: batch, optimizer, scaling ("none" at the reference batch), seed; the --skip ones when
+    `skipped`."""
     if args.quick:
-        return [{"batch": 16, "optimizer": "adam", "scaling": "none", "seed": args.seeds[0]},
-                {"batch": 32, "optimizer": "lamb", "scaling": "sqrt", "seed": args.seeds[0]}]
+        return [] if skipped else [{"batch": 16, "optimizer": "adam", "scaling": "none", "seed": args.seeds[0]},
+                                   {"batch": 32, "optimizer": "lamb", "scaling": "sqrt", "seed": args.seeds[0]}]
     runs = []
     for seed in args.seeds:
         for batch in args.batches:
             for optimizer in args.optimizers:
                 scalings = ["none"] if batch == args.reference_batch else args.scalings
                 runs += [{"batch": batch, "optimizer": optimizer, "scaling": s, "seed": seed} for s in scalings]
-    return [r for r in runs if run_name(r) not in args.skip]
+    return [r for r in runs if (run_name(r) in args.skip) == skipped]
 
 
 def run_name(run: dict) -> str:
@@ -313,6 +314,23 @@ def train_and_evaluate(args: argparse.Namespace, data: pathlib.Path, run: dict) 
     return result
 
 
+def stopped_run(args: argparse.Namespace, run: dict) -> dict | None:
+    """A --skip run that was started before and stopped (its folder has a metrics log but no run.json): its partial
+    curve, marked as stopped, never as finished."""
+    folder = pathlib.Path(args.work).resolve() / run_name(run)
+    log = folder / "model" / "metrics.jsonl"
+    if (folder / "run.json").exists() or not log.exists():
+        return None
+    s = settings(args, run)
+    result = {"name": run_name(run), **run, "settings": s, "stopped": True, "exit_code": None, "final": None,
+              "note": "skipped in this invocation; stopped before its last step in an earlier one (partial curve)"}
+    peak = next((line for line in (folder / "train.log").read_text().splitlines() if "peak learning rate" in line),
+                "") if (folder / "train.log").exists() else ""
+    words = peak.split("peak learning rate ")
+    result["peak_learning_rate"] = float(words[1].split()[0]) if len(words) > 1 else None
+    return result | analyse(log, run["batch"], s)
+
+
 def git_version() -> dict:
     """The commit the run trained with, and the model package's files that differed from it (a shared checkout)."""
     def git(*command: str) -> str:
@@ -359,7 +377,7 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
     # log row at an evaluation step includes it) and that are not the first (new shapes compile early).
     evaluated = {q["step"] for q in quality}
     clean = [r["examples_per_sec"] for prev, r in zip(logs, logs[1:], strict=False) if prev["step"] not in evaluated]
-    total = clock[-1][1] if logs else None
+    total = round(clock[-1][1], 1) if logs else None
     losses = [r.get("loss") for r in logs]
     return {
         "aligned": point(aligned["step"]) | {"alignment_score": aligned["alignment_score"]} if aligned else None,
@@ -445,10 +463,12 @@ def plot(runs: list[dict], path: pathlib.Path) -> None:
             continue
         y = [p["sentence_identification"] or 0.0 for p in curve]
         name = label(r) + (f" seed {r['seed']}" if len({x["seed"] for x in runs}) > 1 else "")
+        if r.get("stopped"):
+            name += f" (stopped at {r['final_step']}/{r['settings']['steps']} steps)"
         for ax, x in ((axes[0], [p["examples"] / 1000 for p in curve]), (axes[1], [p["train_s"] / 60 for p in curve])):
             ax.plot(x, y, linestyle=styles.get((r["optimizer"], r["scaling"]), "-"),
                     marker=markers.get(r["optimizer"], "o"), markersize=4,
-                    color=colors.get(r["batch"]), label=name)
+                    color=colors.get(r["batch"]), alpha=0.45 if r.get("stopped") else 1.0, label=name)
     axes[0].set_xlabel("training examples seen (thousands)")
     axes[1].set_xlabel("training time (min, 2 shared CPU cores, quality evaluations left out)")
     axes[0].set_ylabel("sentence identification, in training")
@@ -476,6 +496,11 @@ def table_row(result: dict, command: str) -> str:
         align = "never aligned" if r["aligned"] is None else f"aligned at {r['aligned']['examples']} ex"
         speed = f"{r['examples_per_sec_median']:.0f}" if r.get("examples_per_sec_median") else "?"
         parts.append(f"{label(r)} (lr {lr}){failed}: {align}, {bar}, {final}, {speed} ex/s")
+    for r in result.get("stopped_runs", []):
+        last = r["quality_curve"][-1] if r["quality_curve"] else None
+        upto = (f"{round((last['sentence_identification'] or 0) * result['evaluate_utterances'])}/"
+                f"{result['evaluate_utterances']} at {last['examples']} ex" if last else "no quality row")
+        parts.append(f"{label(r)} STOPPED at step {r['final_step']} of {r['settings']['steps']} (time): {upto}")
     d = result["data"]
     text = (f"{result['config']}, {result['examples']} examples a run, {d['train_utterances']} training clips, "
             f"seed {'/'.join(map(str, result['seeds']))}, speaking bar {SPEAKING_BAR:.0%} of "
@@ -507,6 +532,8 @@ def main() -> None:
         "evaluate_utterances": args.evaluate_utterances,
         "data": description | {"path": os.path.relpath(data, REPO)},
         "runs": runs,
+        "skipped": [run_name(run) for run in plan(args, skipped=True)],
+        "stopped_runs": [r for r in (stopped_run(args, run) for run in plan(args, skipped=True)) if r],
     }
     if args.quick:
         out = pathlib.Path(args.work).resolve()
@@ -516,9 +543,18 @@ def main() -> None:
         return
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "large_batch.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(runs, PLOT)
-    with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
-        f.write(table_row(result, result["command"]))
+    plot(runs + result["stopped_runs"], PLOT)
+    # A rerun with the same command on the same day (runs reused) replaces its row; anything else appends one.
+    row = table_row(result, result["command"])
+    lines = BENCHMARKS_MD.read_text(encoding="utf-8").splitlines(keepends=True)
+    same = [i for i, line in enumerate(lines) if line.startswith(f"| {result['date']} | large_batch |")
+            and f"`{result['command']}`" in line]
+    if same:
+        lines[same[-1]] = row
+        BENCHMARKS_MD.write_text("".join(lines), encoding="utf-8")
+    else:
+        with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
+            f.write(row)
 
 
 if __name__ == "__main__":

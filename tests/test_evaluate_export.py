@@ -197,7 +197,9 @@ def test_export_loads_without_tacotron_and_matches_in_process_synthesis(exported
 
     # In-process synthesis (padded to reuse compiled programs) on the SavedModel's backend. The two-step model is
     # untrained, and its free-running decoder amplifies rounding differences over hundreds of steps: measured up
-    # to 3% here, against 1e-5 (same backend) and 8e-5 (JAX vs TensorFlow) for the 400-step tiny model.
+    # to 3% here, and 11% since the post-net's GRU runs both directions in one scan (the graph and eager programs
+    # round differently), against 1e-5 (same backend) and 8e-5 (JAX vs TensorFlow) for the 400-step tiny model.
+    # Different weights or pre-net noise give differences of the order of the signal itself.
     result = subprocess.run([sys.executable, "-c", IN_PROCESS, str(model_dir), json.dumps(texts),
                              str(tmp_path / "ours.npz")], cwd=REPO, env=env(KERAS_BACKEND="tensorflow"),
                             capture_output=True, text=True, timeout=300)
@@ -208,7 +210,7 @@ def test_export_loads_without_tacotron_and_matches_in_process_synthesis(exported
         assert len(wav) == lengths[row] > 0
         reference = served[row, : lengths[row]]
         # Same weights and pre-net noise: the same audio up to that amplified rounding.
-        assert np.linalg.norm(wav - reference) / np.linalg.norm(reference) < 0.05
+        assert np.linalg.norm(wav - reference) / np.linalg.norm(reference) < 0.15
 
 
 def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp_path):
