@@ -476,7 +476,7 @@ def plot(runs: list[dict], path: pathlib.Path) -> None:
         ax.axhline(SPEAKING_BAR, color="grey", linewidth=0.8)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize="small", loc="lower right", title="batch, optimizer, lr scaling")
+    axes[0].legend(fontsize="small", loc="upper left", title="batch, optimizer, lr scaling")
     figure.suptitle("Large batches, tiny config, same examples per run: free-running sentence identification "
                     "(eval utterances) during training")
     path.parent.mkdir(parents=True, exist_ok=True)
