@@ -13,7 +13,9 @@ with everything else equal in examples, not steps:
   free-running sentence identification among --evaluate_utterances eval utterances) per run; checkpoints and
   alignment images at the evaluation interval; no training audio (it would cost Griffin-Lim time unequally).
 The corpus is a large one made with data/make_sample_corpus.py (--clips, large vocabulary) and preprocessed with
-the real Beam job, both only when their folders are missing, so that a batch never needs an utterance twice.
+the real Beam job, both only when their folders are missing, so that every length bucket holds more utterances than
+a batch; how many of each run's batches still repeat an utterance (those straddling an epoch boundary within a
+bucket) is counted on the trainer's own input pipeline.
 
 Per run, from model_dir/metrics.jsonl: the peak learning rate, steps / examples / training seconds to alignment
 (the trainer's "aligned" row) and to the speaking bar (first quality row with sentence identification >= 0.95),
@@ -21,8 +23,12 @@ throughput; and the final model's `tacotron-evaluate` figures on the whole eval 
 GV ratio, MCD-DTW, failure rate). Training seconds leave out the in-training quality evaluations (their eval_s),
 and include compilation and checkpoints. Writes benchmarks/results/large_batch.json, docs/large_batch.png and one
 row in docs/BENCHMARKS.md (--quick: a two-run smoke test on the bundled corpus, written under out/ only).
+Finished runs are reused (same settings), so an interrupted study resumes at the next run; a --skip run that was
+started and stopped earlier is reported with its partial curve, marked as stopped. --no-final_evaluation takes the
+last in-training measurement as the final quality instead of `tacotron-evaluate` (minutes per run on 2 cores).
 
-    python benchmarks/large_batch.py [--examples 48000] [--batches 16 64 256] [--seeds 0] [--quick]
+    python benchmarks/large_batch.py [--examples 48000] [--batches 16 64 256] [--seeds 0] [--no-final_evaluation]
+        [--skip b64-lamb-sqrt-seed0 ...] [--quick]
 """
 
 from __future__ import annotations
@@ -74,8 +80,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log_rows", type=int, default=40, help="metrics rows per run")
     parser.add_argument("--evaluations", type=int, default=8, help="in-training quality measurements per run")
     parser.add_argument("--evaluate_utterances", type=int, default=32)
-    parser.add_argument("--max_micro_batch", type=int, default=0,
-                        help="split larger global batches with TrainConfig.accumulation_steps (0: never)")
     parser.add_argument("--gin_param", action="append", default=[], help="passed to every tacotron-train")
     parser.add_argument("--final_evaluation", action=argparse.BooleanOptionalAction, default=True,
                         help="tacotron-evaluate on the whole eval split after each run (minutes per run); without "
@@ -119,48 +123,37 @@ def settings(args: argparse.Namespace, run: dict) -> dict:
     """The schedule of one run, everything scaled to examples rather than steps."""
     batch = run["batch"]
     steps = math.ceil(args.examples / batch)
-    micro = batch
-    if args.max_micro_batch and batch > args.max_micro_batch:
-        if batch % args.max_micro_batch:
-            sys.exit(f"batch {batch} is not a multiple of --max_micro_batch {args.max_micro_batch}")
-        micro = args.max_micro_batch
-    accumulation = batch // micro
-    evaluate_every = max(steps // args.evaluations, 1)
     return {
         "steps": steps,
         "examples": steps * batch,
-        "micro_batch": micro,
-        "accumulation_steps": accumulation,
+        # Every batch here fits in memory whole (batch 256 of tiny peaked at 9.4 GiB): no gradient accumulation.
+        "micro_batch": batch,
+        "accumulation_steps": 1,
         "warmup_steps": max(round(args.warmup_fraction * steps), 1),
         "log_every": max(round(steps / args.log_rows), 1),
-        "evaluate_every": evaluate_every,
-        # Per trainer step, i.e. per micro-batch.
-        "guided_attention_decay": args.attention_decay ** (micro / args.attention_decay_batch),
+        "evaluate_every": max(steps // args.evaluations, 1),
+        "guided_attention_decay": args.attention_decay ** (batch / args.attention_decay_batch),
     }
 
 
 def bindings(args: argparse.Namespace, run: dict, s: dict) -> list[str]:
-    # With gradient accumulation, TrainConfig.steps, the log/checkpoint/evaluation intervals and the model's step
-    # (guided-attention decay) count micro-batches, while the learning-rate schedule reads the optimizer's
-    # iterations (updates): warmup and decay are given in updates, explicitly.
-    a = s["accumulation_steps"]
     return [
-        f"TrainConfig.batch_size = {s['micro_batch']}",
-        f"TrainConfig.accumulation_steps = {a}",
+        f"TrainConfig.batch_size = {run['batch']}",
+        "TrainConfig.accumulation_steps = 1",
         f"TrainConfig.reference_batch_size = {args.reference_batch}",
         f"TrainConfig.learning_rate = {args.learning_rate!r}",
         f"TrainConfig.lr_scaling = {run['scaling']!r}".replace("'", '"'),
         f"TrainConfig.optimizer = {run['optimizer']!r}".replace("'", '"'),
         "TrainConfig.weight_decay = 0.0",
-        f"TrainConfig.steps = {s['steps'] * a}",
+        f"TrainConfig.steps = {s['steps']}",
         f"TrainConfig.warmup_steps = {s['warmup_steps']}",
-        f"TrainConfig.decay_steps = {s['steps'] - s['warmup_steps'] if a > 1 else 0}",
+        "TrainConfig.decay_steps = 0",
         f"TrainConfig.seed = {run['seed']}",
-        f"TrainConfig.log_every = {s['log_every'] * a}",
-        f"TrainConfig.checkpoint_every = {s['evaluate_every'] * a}",
-        f"TrainConfig.image_every = {s['evaluate_every'] * a}",
+        f"TrainConfig.log_every = {s['log_every']}",
+        f"TrainConfig.checkpoint_every = {s['evaluate_every']}",
+        f"TrainConfig.image_every = {s['evaluate_every']}",
         "TrainConfig.audio_every = 0",
-        f"TrainConfig.evaluate_every = {s['evaluate_every'] * a}",
+        f"TrainConfig.evaluate_every = {s['evaluate_every']}",
         f"TrainConfig.evaluate_utterances = {args.evaluate_utterances}",
         f"LossConfig.guided_attention_decay = {s['guided_attention_decay']!r}",
         *args.gin_param,
@@ -218,16 +211,13 @@ def describe_data(data: pathlib.Path, config: str, runs: list[dict], args: argpa
     repeats = {}
     for batch, seed in sorted({(r["batch"], r["seed"]) for r in runs}):
         s = settings(args, {"batch": batch})
-        key = json.dumps([str(data), [int(b) for b in bounds], cfg.shuffle_buffer, seed, s["steps"], s["micro_batch"]])
+        key = json.dumps([str(data), [int(b) for b in bounds], cfg.shuffle_buffer, seed, s["steps"], batch])
         if key in cache:
             repeats[f"batch {batch} seed {seed}"] = cache[key]
             continue
-        stream = dataset.make_dataset(info, "train", s["micro_batch"], buckets, shuffle_buffer=cfg.shuffle_buffer,
+        stream = dataset.make_dataset(info, "train", batch, buckets, shuffle_buffer=cfg.shuffle_buffer,
                                       seed=seed * 1_000_003, keep_text=True)
-        ids = [b[features.ID].numpy() for b in stream.take(s["steps"] * s["accumulation_steps"])]
-        if s["accumulation_steps"] > 1:
-            ids = [np.concatenate(ids[i : i + s["accumulation_steps"]])
-                   for i in range(0, len(ids), s["accumulation_steps"])]
+        ids = [b[features.ID].numpy() for b in stream.take(s["steps"])]
         twice = [len(b) - len(set(b.tolist())) for b in ids]
         repeats[f"batch {batch} seed {seed}"] = {
             "batches": len(ids), "batches_with_a_repeat": sum(n > 0 for n in twice),
@@ -352,7 +342,6 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
     logs = [r for r in rows if "event" not in r]
     quality = [r for r in rows if r.get("event") == "quality"]
     first = next((r for r in rows if r.get("event") == "first_step"), {})
-    a = s["accumulation_steps"]  # trainer steps per optimizer step
 
     def before(step: int) -> float:
         return sum(q["eval_s"] for q in quality if q["step"] < step)
@@ -366,7 +355,7 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
         return clock[-1][1]
 
     def point(step: int) -> dict:
-        return {"step": step // a, "examples": step // a * batch, "train_s": round(train_s(step), 1)}
+        return {"step": step, "examples": step * batch, "train_s": round(train_s(step), 1)}
 
     aligned = next((r for r in rows if r.get("event") == "aligned"), None)
     speaking = next((q for q in quality if (q.get("sentence_identification") or 0) >= SPEAKING_BAR), None)
@@ -389,11 +378,11 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
         "evaluation_s": round(sum(q["eval_s"] for q in quality), 1),
         "train_s": total,
         "examples_per_sec_median": round(statistics.median(clean), 1) if clean else None,
-        "examples_per_sec_overall": round(logs[-1]["step"] // a * batch / total, 1) if logs and total else None,
+        "examples_per_sec_overall": round(logs[-1]["step"] * batch / total, 1) if logs and total else None,
         "final_loss": losses[-1] if losses else None,
         "non_finite_losses": sum(v is None for v in losses),
         "final_alignment_score": logs[-1].get("alignment_score") if logs else None,
-        "final_step": logs[-1]["step"] // a if logs else 0,
+        "final_step": logs[-1]["step"] if logs else 0,
     }
 
 
@@ -476,7 +465,9 @@ def plot(runs: list[dict], path: pathlib.Path) -> None:
         ax.axhline(SPEAKING_BAR, color="grey", linewidth=0.8)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small", loc="upper left", title="batch, optimizer, lr scaling")
+    handles, names = axes[0].get_legend_handles_labels()
+    figure.legend(handles, names, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+                  title="batch, optimizer, learning-rate scaling")
     figure.suptitle("Large batches, tiny config, same examples per run: free-running sentence identification "
                     "(eval utterances) during training")
     path.parent.mkdir(parents=True, exist_ok=True)
