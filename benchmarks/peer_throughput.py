@@ -37,11 +37,12 @@ import os
 import pathlib
 import platform
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from step_timing import Shapes, measure_ours, timing  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -106,128 +107,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _timing(step_ends: list[tuple[float, float]], start: tuple[float, float], warmup: int, batch_size: int) -> dict:
-    """Figures from the (wall, process CPU) clocks at the end of every step (warm-up steps first) and at the start.
-
-    CPU seconds per wall second over the timed steps show contention: well under the thread count means the process
-    waited for cores; CPU time far above the work's own (compare a quiet run) means threads spun waiting for each other.
-    """
-    cpu_timed = step_ends[-1][1] - (step_ends[warmup - 1][1] if warmup else start[1])
-    ends = [start[0], *(wall for wall, _ in step_ends)]
-    durations = [b - a for a, b in zip(ends, ends[1:], strict=False)]
-    timed = durations[warmup:]
-    seconds = ends[-1] - ends[warmup]
-    step_s = seconds / len(timed)
-    return {
-        "warmup_steps": warmup,
-        "warmup_s": round(ends[warmup] - ends[0], 3),
-        "first_step_s": round(durations[0], 3),
-        "steps": len(timed),
-        "seconds": round(seconds, 3),
-        "step_s": step_s,
-        "step_s_median": statistics.median(timed),
-        "step_s_min": min(timed),
-        "step_s_max": max(timed),
-        "examples_per_s": batch_size / step_s,
-        "mel_frames_per_s": batch_size * FRAMES / step_s,
-        "cpu_s_per_step": cpu_timed / len(timed),
-        "cpu_per_wall": cpu_timed / seconds,
-    }
-
-
 # --- worker: ours, one Keras backend ----------------------------------------------------------------------------------
 
 
 def run_ours(args: argparse.Namespace) -> None:
-    import dataclasses
-
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    from tacotron import features
-    from tacotron.config import LossConfig, TacotronConfig
-    from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
-    from tacotron.model import Tacotron
-    from tacotron.optimizers import make_optimizer
-    from tacotron.train import TrainConfig, parse_gin
-
-    backend = keras.backend.backend()
-    parse_gin([args.gin_file], args.gin_param)
-    cfg = TrainConfig()
-    model_config = dataclasses.replace(TacotronConfig(), vocab_size=args.vocab_size)
-    shapes = (model_config.reduction_factor, model_config.num_mels, model_config.num_freq)
-    if shapes != (R, NUM_MELS, NUM_FREQ):
-        raise SystemExit(f"{args.gin_file}: r, mel bins, linear bins = {shapes}, the comparison needs "
-                         f"{(R, NUM_MELS, NUM_FREQ)}")
-    if cfg.mixed_precision:
-        keras.config.set_dtype_policy("mixed_bfloat16")
-    import tacotron
-
-    # Where the model came from: the checkout's model/ (possibly with uncommitted edits) unless PYTHONPATH says else.
-    versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
-                "tacotron_from": str(pathlib.Path(tacotron.__file__).parent)}
-    if backend == "jax":
-        import jax
-
-        versions["jax"] = jax.__version__
-    out = {"system": backend, "versions": versions, "measurements": []}
-
-    class StepClock(keras.callbacks.Callback):
-        # Like the trainer's own callbacks (which read the loss every step), this makes fit run step by step:
-        # Keras hands it Python floats, so each step has finished before its end is stamped.
-        def __init__(self):
-            super().__init__()
-            self.ends: list[tuple[float, float]] = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.ends.append((time.perf_counter(), time.process_time()))
-
-    for batch_size in args.batch_sizes:
-        keras.utils.clear_session(free_memory=True)
-        keras.utils.set_random_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
-        batch = {
-            # Real symbols only: 1 .. vocab_size - 2 (0 is padding, vocab_size - 1 the OOV bucket).
-            features.TEXT_IDS: rng.integers(1, args.vocab_size - 1, (batch_size, TEXT_CHARS)).astype(np.int32),
-            features.TEXT_LENGTH: np.full((batch_size,), TEXT_CHARS, np.int32),
-            features.MEL: rng.standard_normal((batch_size, FRAMES, NUM_MELS)).astype(np.float32),
-            features.LINEAR: rng.standard_normal((batch_size, FRAMES, NUM_FREQ)).astype(np.float32),
-            features.N_FRAMES: np.full((batch_size,), FRAMES, np.int32),
-        }
-        # As tacotron.train does it: schedule, model built on its dummy batch, compile, optimizer built, fit on tf.data.
-        peak = scaled_learning_rate(cfg.learning_rate, cfg.reference_batch_size, batch_size * cfg.accumulation_steps,
-                                    cfg.lr_scaling)
-        schedule = WarmupDecay(peak, cfg.warmup_steps, cfg.decay, cfg.decay_steps or cfg.steps, cfg.min_learning_rate)
-        model = Tacotron(model_config, LossConfig())
-        model(model.dummy_inputs(), training=False)
-        jit_compile = cfg.jit_compile and backend == "jax"
-        model.compile(
-            optimizer=make_optimizer(cfg.optimizer, schedule, cfg.clip_norm, cfg.accumulation_steps,
-                                     cfg.weight_decay or None),
-            jit_compile=jit_compile,
-        )
-        model.optimizer.build(model.trainable_variables)
-        params = int(sum(np.prod(v.shape) for v in model.trainable_variables))
-        total = args.warmup_steps + args.steps
-        data = tf.data.Dataset.from_tensors(batch).repeat(total)
-        clock = StepClock()
-        start = (time.perf_counter(), time.process_time())
-        history = model.fit(data, epochs=1, steps_per_epoch=total, callbacks=[clock], verbose=0)
-        if len(clock.ends) != total:
-            raise SystemExit(f"fit ran {len(clock.ends)} of {total} steps")
-        row = _timing(clock.ends, start, args.warmup_steps, batch_size)
-        row.update(system=backend, batch_size=batch_size, params=params, jit_compile=jit_compile,
-                   optimizer=f"{cfg.optimizer} (clip_norm {cfg.clip_norm}, LossScaleOptimizer)",
-                   mixed_precision=cfg.mixed_precision,
-                   final_loss=float(history.history["loss"][-1]) if "loss" in history.history else None)
-        out["measurements"].append(row)
-        print(f"[{backend}] batch {batch_size}: {params:,} params, {row['step_s']:.3f} s/step, "
-              f"{row['mel_frames_per_s']:.0f} mel frames/s, CPU/wall {row['cpu_per_wall']:.2f} "
-              f"(warm-up {row['warmup_s']:.1f} s)", flush=True)
-        pathlib.Path(args.worker_output).write_text(json.dumps(out, indent=2))
-        del model
-    pathlib.Path(args.worker_output).write_text(json.dumps(out, indent=2))
+    shapes = Shapes(FRAMES, TEXT_CHARS, args.vocab_size, NUM_MELS, NUM_FREQ, R)
+    output = pathlib.Path(args.worker_output)
+    measure_ours(args.gin_file, args.gin_param, shapes, args.batch_sizes, args.steps, args.warmup_steps,
+                 on_row=lambda out: output.write_text(json.dumps(out, indent=2)))
 
 
 # --- worker: the peer (runs in the peer venv's Python) --------------------------------------------------------------
@@ -330,7 +217,7 @@ def run_peer(args: argparse.Namespace) -> None:
                 optimizer.step()
                 final_loss = loss_dict["loss"].item()
                 ends.append((time.perf_counter(), time.process_time()))
-            row = _timing(ends, start, args.warmup_steps, batch_size)
+            row = timing(ends, start, args.warmup_steps, batch_size, FRAMES)
             terms = sorted(k for k in loss_dict if k not in ("loss", "align_error"))
             row.update(system="coqui", loss=loss, batch_size=batch_size, params=params, final_loss=final_loss,
                        loss_terms=terms, reconstruction_loss=type(criterion.criterion).__name__,
