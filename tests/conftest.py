@@ -1,14 +1,24 @@
 """Shared pytest setup: quiet TensorFlow and import the repository's packages from the checkout."""
 
+import atexit
 import os
 import pathlib
 import sys
+import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(REPO))
 # The model runs on whichever Keras backend is imported first; tests that need another one use a subprocess.
 os.environ.setdefault("KERAS_BACKEND", "jax")
+# Every process that builds a model compiles the same few hundred small XLA programs (variable initializers, the eager
+# build), 20-30 s of each command's start; one compilation cache for the whole session, the tests' subprocesses
+# included, compiles them once. This is the setting users are told about (docs/THROUGHPUT.md).
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _xla_cache = tempfile.TemporaryDirectory(prefix="tacotron-tests-xla-")
+    atexit.register(_xla_cache.cleanup)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _xla_cache.name
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

@@ -263,10 +263,11 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
         import jax
 
         # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
-        # resumed (preempted, retried) run start training at once. Set after the eager model build, whose small
-        # programs are not worth keeping: JAX opens the cache at the first compile that finds the setting.
-        jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+        # resumed (preempted, retried) run start training at once. A cache the user chose (JAX_COMPILATION_CACHE_DIR,
+        # shared by every run and command on the machine) is kept: JAX opened it at the eager model build already.
+        if not jax.config.jax_compilation_cache_dir:
+            jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     with open(os.path.join(model_dir, "config.gin"), "w") as f:
         f.write(gin.config_str())
     # The vocabulary and normalization travel with the checkpoints: evaluation, synthesis and export need them.
