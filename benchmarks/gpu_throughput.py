@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget_s", type=float, default=420.0, help="start no measurement after this many seconds")
     parser.add_argument("--plan", action="append", metavar="CONFIG:B1,B2",
                         help="measure these instead of the default plan (repeatable), e.g. large_batch:512,1024")
+    parser.add_argument("--frames", type=int, default=FRAMES, help="mel frames of every utterance")
+    parser.add_argument("--text_chars", type=int, default=TEXT_CHARS, help="characters of every utterance")
     parser.add_argument("--record", metavar="JSON", help="add a measured JSON to results and docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     try:
@@ -75,14 +77,17 @@ def measure(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     output = pathlib.Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    shapes = Shapes(FRAMES, TEXT_CHARS, VOCAB_SIZE)
+    # r as each config has it: --frames must be a multiple of every r in the plan (tiny has r=4).
+    shapes = Shapes(args.frames, args.text_chars, VOCAB_SIZE, reduction_factor=None)
     result = {"benchmark": "gpu_throughput", "date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
                          f"{platform.python_version()}",
               "shapes": vars(shapes), "reference": DLE, "steps": args.steps, "warmup_steps": args.warmup_steps,
               "measurements": [], "skipped": [], "errors": [],
               "command": "KERAS_BACKEND=jax python benchmarks/gpu_throughput.py"
-                         + "".join(f" --plan {c}:{','.join(map(str, bs))}" for c, bs in args.plan if args.plan != PLAN)}
+                         + "".join(f" --plan {c}:{','.join(map(str, bs))}" for c, bs in args.plan if args.plan != PLAN)
+                         + (f" --frames {args.frames}" if args.frames != FRAMES else "")
+                         + (f" --text_chars {args.text_chars}" if args.text_chars != TEXT_CHARS else "")}
 
     def save() -> None:
         summarize(result)
@@ -109,8 +114,10 @@ def measure(args: argparse.Namespace) -> None:
 
 def table_row(result: dict, command: str) -> str:
     device = ", ".join(sorted(set(result["versions"].get("devices", [])))) or "?"
+    frames = result["shapes"]["frames"]
     parts = [f"JAX {result['versions'].get('jax')}, keras {result['versions'].get('keras')} on {device}; "
-             f"every utterance {result['shapes']['frames']} frames (6.57 s), {result['shapes']['text_chars']} chars"]
+             f"every utterance {frames} frames ({frames / OUR_FRAMES_PER_AUDIO_S:.2f} s), "
+             f"{result['shapes']['text_chars']} chars"]
     for m in result["measurements"]:
         precision = "bf16" if m["mixed_precision"] else "fp32"
         parts.append(f"{m['gin_file']} batch {m['batch_size']} {precision} {m['optimizer'].split()[0]}: "

@@ -22,7 +22,7 @@ class Shapes:
     vocab_size: int
     num_mels: int = 80
     num_freq: int = 257
-    reduction_factor: int = 2
+    reduction_factor: int | None = 2  # None: whatever the config has (frames must be a multiple of it)
 
 
 def timing(step_ends: list[tuple[float, float]], start: tuple[float, float], warmup: int, batch_size: int,
@@ -78,9 +78,10 @@ def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_siz
     cfg = TrainConfig()
     model_config = dataclasses.replace(TacotronConfig(), vocab_size=shapes.vocab_size)
     got = (model_config.reduction_factor, model_config.num_mels, model_config.num_freq)
-    if got != (shapes.reduction_factor, shapes.num_mels, shapes.num_freq):
-        raise SystemExit(f"{gin_file}: r, mel bins, linear bins = {got}, the comparison needs "
-                         f"{(shapes.reduction_factor, shapes.num_mels, shapes.num_freq)}")
+    need = (shapes.reduction_factor or model_config.reduction_factor, shapes.num_mels, shapes.num_freq)
+    if got != need or shapes.frames % model_config.reduction_factor:
+        raise SystemExit(f"{gin_file}: r, mel bins, linear bins = {got}; the comparison needs {need} and "
+                         f"{shapes.frames} frames a multiple of r")
     if cfg.mixed_precision:
         keras.config.set_dtype_policy("mixed_bfloat16")
     # Where the model came from: the checkout's model/ (possibly with uncommitted edits) unless PYTHONPATH says else.
