@@ -27,4 +27,5 @@ def preprocess(
     with open(os.path.join(data.path, "report.json")) as f:
         report = json.load(f)
     data.metadata.update({"corpus": corpus, "fingerprint": corpus_fingerprint, "written": report["written"],
-                          "rejected": report["rejected"], "hours": report.get("hours")})
+                          "rejected": report["rejected"], "hours": report["hours_kept"],
+                          "warnings": report.get("warnings", {})})

@@ -10,12 +10,15 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.clip_checks import ClipChecks
 from tacotron import audio, features, text
 
 REJECTED = "rejected"
 AUDIO_EXTENSIONS = (".wav", ".flac")
 # Fewer frames than this cannot be split into decoder steps meaningfully.
 MIN_FRAMES = 4
+# 1.4826 * MAD estimates the standard deviation of normally distributed values.
+MAD_TO_STD = 1.4826
 
 
 def rejection(record_id: str, reason: str, detail: str, line: int | None = None) -> dict[str, Any]:
@@ -76,9 +79,9 @@ class KeepFirstOfId(beam.DoFn):
 class ComputeFeatures(beam.DoFn):
     """Row -> raw features (see tacotron.features.RAW_FEATURES) and the clip's duration, or a rejection."""
 
-    def __init__(self, corpus: str, max_seconds: float, config: audio.AudioConfig):
+    def __init__(self, corpus: str, checks: ClipChecks, config: audio.AudioConfig):
         self._wavs = FileSystems.join(corpus, "wavs")
-        self._max_seconds = max_seconds
+        self._checks = checks
         self._config = config
 
     def _find_audio(self, record_id: str) -> str | None:
@@ -100,7 +103,7 @@ class ComputeFeatures(beam.DoFn):
         yield outcome
 
     def _features(self, row: dict[str, Any]) -> dict[str, Any] | tuple[str, str]:
-        config = self._config
+        config, checks = self._config, self._checks
         transcript = text.normalize_text(row["transcript"])
         if not transcript:
             return "empty_transcript", f"nothing to speak after normalization of {row['transcript'][:120]!r}"
@@ -109,16 +112,34 @@ class ComputeFeatures(beam.DoFn):
             return "missing_audio", f"no {' or '.join(row['id'] + e for e in AUDIO_EXTENSIONS)} in {self._wavs}"
         try:
             with FileSystems.open(path) as f:
-                wav = audio.read_audio(f, config)
+                samples, rate = audio.decode(f)
+            # On the file's own samples: resampling rounds off the flat tops that mark clipping.
+            clipped = audio.clipped_fraction(samples)
+            wav = audio.to_mono(samples, rate, config)
         except audio.AudioError as e:
             return e.reason, f"{path}: {e.detail}"
+        if len(wav) < MIN_FRAMES * config.hop_length:
+            return "too_short", f"only {len(samples)} sample(s) at {rate} Hz, under {MIN_FRAMES} frames"
+        level = audio.speech_level_dbfs(wav, config)
+        if level < checks.min_speech_dbfs:
+            return "silent", (f"speech level {level:.1f} dBFS (95th percentile of frame RMS), under "
+                              f"--min_speech_dbfs {checks.min_speech_dbfs:g}")
+        if clipped > checks.max_clipped_fraction:
+            return "clipped", (f"{100 * clipped:.2f}% of samples in runs at full scale, over "
+                               f"--max_clipped_fraction {checks.max_clipped_fraction:g}")
         wav = audio.trim_silence(wav, config)
         seconds = len(wav) / config.sample_rate
-        if seconds > self._max_seconds:
-            return "too_long", f"{seconds:.2f} s after trimming silence, over the limit of {self._max_seconds} s"
+        if seconds > checks.max_seconds:
+            return "too_long", f"{seconds:.2f} s after trimming silence, over the limit of {checks.max_seconds} s"
         mel, linear = audio.spectrograms(wav, config)  # [T, num_mels], [T, num_freq]
         if len(mel) < MIN_FRAMES:
             return "too_short", f"{seconds:.3f} s after trimming silence, under {MIN_FRAMES} frames"
+        chars_per_second = len(transcript) / seconds
+        if not checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second:
+            return "implausible_rate", (
+                f"{chars_per_second:.1f} characters/s ({len(transcript)} characters in {seconds:.2f} s of speech), "
+                f"outside --min_chars_per_second {checks.min_chars_per_second:g} .. --max_chars_per_second "
+                f"{checks.max_chars_per_second:g}")
         return {
             features.ID: row["id"],
             features.TEXT: transcript,
@@ -126,7 +147,41 @@ class ComputeFeatures(beam.DoFn):
             features.LINEAR: linear.reshape(-1),
             features.N_FRAMES: np.int64(len(mel)),
             "seconds": seconds,
+            "line": row["line"],
+            "chars_per_second": chars_per_second,
+            "speech_dbfs": level,
+            "clipped_fraction": clipped,
         }
+
+
+def rate_band(rates: list[float], k: float) -> dict[str, float | int | None]:
+    """The corpus's plausible speaking rates: median +- k robust standard deviations (from the MAD).
+
+    The spread is at least 5% of the median, so that a corpus of near-identical rates does not reject ordinary
+    variation. With no clips, the band is open.
+    """
+    if not rates:
+        return {"clips": 0, "median": None, "spread": None, "low": None, "high": None, "k": k}
+    values = np.asarray(rates, np.float64)
+    median = float(np.median(values))
+    spread = max(MAD_TO_STD * float(np.median(np.abs(values - median))), 0.05 * median)
+    return {"clips": len(values), "median": median, "spread": spread, "low": median - k * spread,
+            "high": median + k * spread, "k": k}
+
+
+class RejectRateOutliers(beam.DoFn):
+    """Clips whose speaking rate lies outside the corpus's band (`rate_band`, a side input) go to REJECTED."""
+
+    def process(self, clip: dict[str, Any], band: dict[str, Any]) -> Iterator[Any]:
+        rate = clip["chars_per_second"]
+        if band["median"] is not None and not band["low"] <= rate <= band["high"]:
+            detail = (f"{rate:.1f} characters/s, outside the corpus's {band['low']:.1f} .. {band['high']:.1f} "
+                      f"(median {band['median']:.1f} +- {band['k']:g} x robust std {band['spread']:.2f})")
+            beam.metrics.Metrics.counter("preprocess", "rejected_implausible_rate").inc()
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection(clip[features.ID], "implausible_rate", detail,
+                                                                       clip["line"]))
+            return
+        yield clip
 
 
 def split_of(record_id: str, eval_fraction: float) -> str:

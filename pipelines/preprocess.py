@@ -16,6 +16,8 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.clip_checks import ClipChecks
+
 METADATA = "metadata.csv"
 
 
@@ -29,11 +31,30 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         epilog="Other flags are Beam pipeline options (--runner, --direct_num_workers, Dataflow/Flink flags).")
     parser.add_argument("--corpus", required=True, help="folder with metadata.csv and wavs/")
     parser.add_argument("--output", required=True, help="folder for TFRecords, TFT output and reports")
-    parser.add_argument("--max_seconds", type=float, default=5.0, help="drop clips longer than this after trim")
     parser.add_argument("--eval_fraction", type=float, default=0.05, help="share of ids in the eval split")
+    checks = ClipChecks()
+    parser.add_argument("--max_seconds", type=float, default=checks.max_seconds,
+                        help="reject clips longer than this after trimming silence")
+    parser.add_argument("--min_speech_dbfs", type=float, default=checks.min_speech_dbfs,
+                        help="reject clips whose speech level (95th percentile of frame RMS) is lower (silent)")
+    parser.add_argument("--min_chars_per_second", type=float, default=checks.min_chars_per_second,
+                        help="reject clips spoken slower than this (implausible_rate)")
+    parser.add_argument("--max_chars_per_second", type=float, default=checks.max_chars_per_second,
+                        help="reject clips spoken faster than this (implausible_rate)")
+    parser.add_argument("--rate_outlier_k", type=float, default=checks.rate_outlier_k,
+                        help="also reject rates this many robust standard deviations from the corpus median")
+    parser.add_argument("--max_clipped_fraction", type=float, default=checks.max_clipped_fraction,
+                        help="reject clips with more of their samples in runs at full scale (clipped)")
     args, beam_args = parser.parse_known_args(argv)
     if not args.max_seconds > 0:
         raise UsageError(f"--max_seconds must be positive, got {args.max_seconds}")
+    if not 0 <= args.min_chars_per_second < args.max_chars_per_second:
+        raise UsageError(f"--min_chars_per_second {args.min_chars_per_second:g} and --max_chars_per_second "
+                         f"{args.max_chars_per_second:g}: need 0 <= min < max")
+    if not args.rate_outlier_k > 0:
+        raise UsageError(f"--rate_outlier_k must be positive, got {args.rate_outlier_k:g}")
+    if not 0 <= args.max_clipped_fraction <= 1:
+        raise UsageError(f"--max_clipped_fraction must be in [0, 1], got {args.max_clipped_fraction:g}")
     if not 0.0 <= args.eval_fraction < 1.0:
         raise UsageError(f"--eval_fraction must be in [0, 1), got {args.eval_fraction}")
     return args, beam_args

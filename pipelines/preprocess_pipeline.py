@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
 from pipelines import corpus, preprocessing  # noqa: E402
+from pipelines.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 
@@ -36,7 +38,8 @@ OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "r
                    features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
 
 
-def write_report(counts: list[tuple[tuple[str, str], float]], path: str, settings: dict[str, Any]) -> None:
+def write_report(counts: list[tuple[tuple[str, str], float]], path: str, settings: dict[str, Any],
+                 rate_band: dict[str, Any]) -> None:
     by_kind: dict[str, dict[str, float]] = {}
     for (kind, key), value in counts:
         by_kind.setdefault(kind, {})[key] = value
@@ -49,6 +52,9 @@ def write_report(counts: list[tuple[tuple[str, str], float]], path: str, setting
         "rejected": rejected,
         "rejected_total": sum(rejected.values()),
         "hours_kept": by_kind.get("seconds", {}).get("kept", 0.0) / 3600.0,
+        # Kept clips with some clipping, under the rejection threshold.
+        "warnings": {"clipped": int(by_kind.get("warning", {}).get("clipped", 0))},
+        "speaking_rate_band": rate_band,
         "settings": settings["features"],
     }
     with FileSystems.create(path) as f:
@@ -58,9 +64,10 @@ def write_report(counts: list[tuple[tuple[str, str], float]], path: str, setting
 def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace, staging: str,
                    config: AudioConfig) -> None:
     """Wire the job: rows -> validated clips -> TFT analysis -> normalized TFRecords, rejects, report."""
+    checks = ClipChecks(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ClipChecks)})
     settings = {
         "input_records": sum(1 for line in lines if line.strip()),
-        "features": {**config.to_dict(), "max_seconds": args.max_seconds, "eval_fraction": args.eval_fraction},
+        "features": {**config.to_dict(), **dataclasses.asdict(checks), "eval_fraction": args.eval_fraction},
     }
     # Parse metadata lines; malformed lines and unsafe ids are rejected.
     parsed = (p | "ReadMetadata" >> beam.Create(list(enumerate(lines, start=1)))
@@ -68,13 +75,19 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     # Keep the first row of each id.
     unique = (parsed.rows | "GroupById" >> beam.GroupByKey()
               | "KeepFirstOfId" >> beam.ParDo(corpus.KeepFirstOfId()).with_outputs(corpus.REJECTED, main="rows"))
-    # Load, resample, trim and measure every clip.
+    # Load, resample, trim and measure every clip; silent, clipped, too long or short, or absurdly paced are rejected.
     computed = unique.rows | "ComputeFeatures" >> beam.ParDo(
-        corpus.ComputeFeatures(args.corpus, args.max_seconds, config)).with_outputs(corpus.REJECTED, main="clips")
-    clips = computed.clips | "AssignSplit" >> beam.Map(
+        corpus.ComputeFeatures(args.corpus, checks, config)).with_outputs(corpus.REJECTED, main="clips")
+    # The corpus's own speaking-rate band; one float per clip meets in one place (2.4 MB for 300k clips).
+    rate_band = (computed.clips | "Rates" >> beam.Map(lambda clip: clip["chars_per_second"])
+                 | "AllRates" >> beam.combiners.ToList()
+                 | "RateBand" >> beam.Map(corpus.rate_band, checks.rate_outlier_k))
+    paced = computed.clips | "RejectRateOutliers" >> beam.ParDo(
+        corpus.RejectRateOutliers(), beam.pvalue.AsSingleton(rate_band)).with_outputs(corpus.REJECTED, main="clips")
+    clips = paced.clips | "AssignSplit" >> beam.Map(
         lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)})
-    rejected = (parsed[corpus.REJECTED], unique[corpus.REJECTED], computed[corpus.REJECTED]) | (
-        "AllRejected" >> beam.Flatten())
+    rejected = (parsed[corpus.REJECTED], unique[corpus.REJECTED], computed[corpus.REJECTED],
+                paced[corpus.REJECTED]) | "AllRejected" >> beam.Flatten()
 
     # Write every rejected record with its reason.
     _ = (rejected | "RejectedToJson" >> beam.Map(lambda r: json.dumps(r, sort_keys=True))
@@ -112,10 +125,12 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     # Count outcomes and kept audio into report.json.
     _ = ((rejected | "CountRejected" >> beam.Map(lambda r: (("rejected", r["reason"]), 1)),
           clips | "CountWritten" >> beam.Map(lambda c: (("written", c["split"]), 1)),
-          clips | "CountSeconds" >> beam.Map(lambda c: (("seconds", "kept"), c["seconds"])))
+          clips | "CountSeconds" >> beam.Map(lambda c: (("seconds", "kept"), c["seconds"])),
+          clips | "CountClipped" >> beam.Map(lambda c: (("warning", "clipped"), int(c["clipped_fraction"] > 0))))
          | "AllCounts" >> beam.Flatten() | "Sum" >> beam.CombinePerKey(sum)
          | "Gather" >> beam.combiners.ToList()
-         | "WriteReport" >> beam.Map(write_report, FileSystems.join(staging, REPORT), settings))
+         | "WriteReport" >> beam.Map(write_report, FileSystems.join(staging, REPORT), settings,
+                                     beam.pvalue.AsSingleton(rate_band)))
 
 
 def to_record_batch(clips: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
@@ -166,7 +181,7 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
     # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
     # subprocesses only need `tacotron` and the requirements installed.
-    for module in (corpus, sys.modules[__name__]):
+    for module in (corpus, sys.modules[ClipChecks.__module__], sys.modules[__name__]):
         cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(

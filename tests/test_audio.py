@@ -101,3 +101,27 @@ def test_griffin_lim_inverts_the_linear_spectrogram():
     frames = min(len(original), len(estimate))
     convergence = np.linalg.norm(original[:frames] - estimate[:frames]) / np.linalg.norm(original[:frames])
     assert convergence < 0.2
+
+
+def test_speech_level_tells_speech_from_dither_and_hiss():
+    rng = np.random.default_rng(0)
+    speech = audio.resample(tone(1.0, 8000, 1), 8000, CONFIG)
+    dither = rng.integers(-1, 2, 8000) / 32768
+    hiss = 10 ** (-65 / 20) * rng.standard_normal(8000)
+    full_scale_sine = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
+    assert -25 < audio.speech_level_dbfs(speech, CONFIG) < -5
+    assert audio.speech_level_dbfs(dither, CONFIG) < -85
+    assert -68 < audio.speech_level_dbfs(hiss, CONFIG) < -62
+    assert abs(audio.speech_level_dbfs(full_scale_sine, CONFIG) - 20 * np.log10(np.sqrt(0.5))) < 0.1
+    # Shorter than one analysis frame: measured, not an error.
+    assert np.isfinite(audio.speech_level_dbfs(np.full(3, 0.5), CONFIG))
+
+
+def test_clipped_fraction_counts_runs_at_full_scale_only():
+    x = np.array([0, 1, 1, 1, 0.5, -1, -1, 0.2, -1, -1, -1, -1], np.float32)
+    # Runs of 3+ at the limit: three samples at +1 and four at -1; the pair at -1 is a peak, not clipping.
+    assert audio.clipped_fraction(x) == 7 / 12
+    assert audio.clipped_fraction(np.stack([x, np.zeros_like(x)], axis=1)) == 7 / 24
+    eight_bit_max = np.full(10, 127 / 128, np.float32)
+    assert audio.clipped_fraction(eight_bit_max) == 1.0
+    assert audio.clipped_fraction(0.5 * np.sin(np.arange(1000))) == 0.0

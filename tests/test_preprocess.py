@@ -14,11 +14,11 @@ import pytest
 
 from tacotron import audio, features
 from tacotron.text import text_to_ids
-from tests.corpus_factory import BAD_RECORDS, GOOD_CLIPS, write_corpus
+from tests.corpus_factory import BAD_RECORDS, CHARS_PER_SECOND, GOOD_CLIPS, write_corpus
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = audio.AudioConfig()
-# With these ids, a 0.5 share puts good03 and good06 in eval: both splits are exercised.
+# With these ids, a 0.5 share puts good03, good06 and good09 in eval: both splits are exercised.
 EVAL_FRACTION = "0.5"
 
 
@@ -57,15 +57,21 @@ def job(tmp_path_factory):
 def test_every_bad_record_is_rejected_with_its_reason(job):
     _, output, _ = job
     rejected = [json.loads(line) for f in glob.glob(str(output / "rejected-*.jsonl")) for line in open(f)]
-    by_reason = {r["reason"]: r for r in rejected}
-    assert sorted(by_reason) == sorted(BAD_RECORDS) and len(rejected) == len(BAD_RECORDS)
-    for reason, clip_id in BAD_RECORDS.items():
-        record = by_reason[reason]
-        assert record["detail"], reason
-        if reason != "malformed_line":
-            assert record["id"] == clip_id, reason
-    assert "0x" not in by_reason["unreadable_audio"]["detail"]
-    assert "line 1" in by_reason["duplicate_id"]["detail"]
+    got = sorted((r["reason"], r["id"]) for r in rejected if r["reason"] != "malformed_line")
+    assert got == sorted((reason, i) for reason, i in BAD_RECORDS if reason != "malformed_line")
+    assert len(rejected) == len(BAD_RECORDS)
+    detail = {r["id"]: r["detail"] for r in rejected if r["reason"] != "duplicate_id"}
+    assert all(r["detail"] for r in rejected)
+    assert "0x" not in detail["corrupt"]
+    assert "line 1" in next(r["detail"] for r in rejected if r["reason"] == "duplicate_id")
+    # Each new check names the value it measured and the flag it was held to.
+    for clip_id in ("dither", "hiss", "mutedchannel"):
+        level = float(detail[clip_id].split("speech level ")[1].split(" dBFS")[0])
+        assert level < -60 and "--min_speech_dbfs -50" in detail[clip_id], detail[clip_id]
+    assert "% of samples in runs at full scale" in detail["clipped"]
+    assert "--max_chars_per_second 35" in detail["toofast"] and "--min_chars_per_second 5" in detail["tooslow"]
+    outlier = float(detail["rateoutlier"].split(" characters/s")[0])
+    assert 25 < outlier < 35 and "outside the corpus's" in detail["rateoutlier"], detail["rateoutlier"]
 
 
 def test_report_counts_every_input_record(job):
@@ -73,18 +79,27 @@ def test_report_counts_every_input_record(job):
     report = json.loads((output / "report.json").read_text())
     assert report["input_records"] == len(GOOD_CLIPS) + len(BAD_RECORDS)
     assert sum(report["written"].values()) == len(GOOD_CLIPS)
-    assert report["written"] == {"train": 6, "eval": 2}
-    assert report["rejected"] == {reason: 1 for reason in BAD_RECORDS}
-    assert report["settings"]["sample_rate"] == 8000 and report["settings"]["max_seconds"] == 5.0
+    assert report["written"] == {"train": 7, "eval": 3}
+    expected = {}
+    for reason, _ in BAD_RECORDS:
+        expected[reason] = expected.get(reason, 0) + 1
+    assert report["rejected"] == expected
+    settings = report["settings"]
+    assert settings["sample_rate"] == 8000 and settings["max_seconds"] == 5.0
+    assert (settings["min_speech_dbfs"], settings["min_chars_per_second"], settings["max_chars_per_second"],
+            settings["rate_outlier_k"], settings["max_clipped_fraction"]) == (-50.0, 5.0, 35.0, 5.0, 0.01)
+    band = report["speaking_rate_band"]
+    assert band["clips"] == len(GOOD_CLIPS) + 1 and band["low"] < CHARS_PER_SECOND < band["high"] < 25
+    assert report["warnings"] == {"clipped": 1}  # MILDLY_CLIPPED
     assert 0 < report["hours_kept"] * 3600 < 5.0 * len(GOOD_CLIPS)
-    assert "wrote 6 train and 2 eval clips" in stdout.stdout
+    assert "wrote 7 train and 3 eval clips" in stdout.stdout
 
 
 def test_tfrecords_parse_with_the_schema(job):
     corpus, output, _ = job
     examples = read_split(output, "train") + read_split(output, "eval")
     assert sorted(e[features.ID].decode() for e in examples) == sorted(c[0] for c in GOOD_CLIPS)
-    assert {e[features.ID].decode() for e in read_split(output, "eval")} == {"good03", "good06"}
+    assert {e[features.ID].decode() for e in read_split(output, "eval")} == {"good03", "good06", "good09"}
     vocabulary = [line.rstrip("\n") for line in open(output / "transform_fn/assets" / features.VOCABULARY_NAME)]
     for e in examples:
         n = int(e[features.N_FRAMES])

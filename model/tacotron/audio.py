@@ -70,10 +70,10 @@ class AudioError(ValueError):
         self.detail = detail
 
 
-def read_audio(source: str | BinaryIO, config: AudioConfig = AudioConfig()) -> np.ndarray:
-    """Decode any file libsndfile reads to mono float32 at `config.sample_rate`.
+def decode(source: str | BinaryIO) -> tuple[np.ndarray, int]:
+    """Decode any file libsndfile reads: float32 samples [n, channels] at the file's own rate, and that rate.
 
-    Raises AudioError for empty, corrupt, header-only, non-finite or digitally silent audio.
+    Raises AudioError for empty, corrupt, header-only or non-finite audio.
     """
     if isinstance(source, str):
         with open(source, "rb") as f:
@@ -92,10 +92,20 @@ def read_audio(source: str | BinaryIO, config: AudioConfig = AudioConfig()) -> n
     if not np.all(np.isfinite(samples)):
         bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
         raise AudioError("non_finite_samples", f"{bad} NaN or infinite samples")
+    return samples, rate
+
+
+def to_mono(samples: np.ndarray, rate: int, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Decoded samples [n, channels] -> mono float32 at `config.sample_rate`; AudioError when every sample is zero."""
     mono = samples.mean(axis=1)
     if not np.any(mono):
         raise AudioError("silent", "every sample is zero")
     return resample(mono, rate, config)
+
+
+def read_audio(source: str | BinaryIO, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Decode any file libsndfile reads to mono float32 at `config.sample_rate` (AudioError as `decode`, `to_mono`)."""
+    return to_mono(*decode(source), config)
 
 
 def resample(wav: np.ndarray, rate: int, config: AudioConfig = AudioConfig()) -> np.ndarray:
@@ -157,3 +167,32 @@ def griffin_lim(linear_magnitude: np.ndarray, config: AudioConfig = AudioConfig(
                              hop_length=config.hop_length, win_length=config.win_length, n_fft=config.n_fft,
                              window="hann", center=True, random_state=0)
     return scipy.signal.lfilter([1.0], [1.0, -config.preemphasis], wav).astype(np.float32)
+
+
+def speech_level_dbfs(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> float:
+    """How loud the clip's speech is: the 95th percentile of frame RMS, in dB relative to a full-scale amplitude.
+
+    Speech fills well over 5% of any clip worth keeping, so this is its active level; dither, hiss or a muted
+    input stay at their noise floor (-90 dBFS for +-1 LSB of 16 bits).
+    """
+    padded = np.pad(wav, (0, max(0, config.win_length - len(wav))))
+    rms = librosa.feature.rms(y=padded, frame_length=config.win_length, hop_length=config.hop_length, center=False)
+    return float(20.0 * np.log10(max(float(np.percentile(rms, 95)), 1e-10)))
+
+
+def clipped_fraction(samples: np.ndarray, min_run: int = 3, full_scale: float = 0.99) -> float:
+    """Share of the samples (all channels) in runs of at least `min_run` consecutive samples at full scale.
+
+    A run of equal-sign samples at the limit is what a clipping converter writes; single peaks that touch it are not.
+    `full_scale` sits below 1.0 because 8-bit audio's largest positive value is 127/128.
+    """
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    in_runs = 0
+    for sign in (1.0, -1.0):
+        at_limit = (sign * samples >= full_scale).astype(np.int8)  # [n, channels]
+        edges = np.diff(np.pad(at_limit, ((1, 1), (0, 0))), axis=0)
+        starts, ends = np.nonzero(edges.T == 1), np.nonzero(edges.T == -1)
+        lengths = ends[1] - starts[1]  # both in (channel, sample) order, one end per start
+        in_runs += int(lengths[lengths >= min_run].sum())
+    return in_runs / samples.size if samples.size else 0.0
