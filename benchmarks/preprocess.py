@@ -1,10 +1,14 @@
 """Clips per second of the Beam preprocessing job (DirectRunner, 1 and 2 workers) against a plain Python loop.
 
-Both sides do the same job from the same corpus: normalize text, load/resample/trim audio, log mel + linear
+Both sides do the same job from the same corpus: normalize text, load/resample/trim audio, the clip checks (speech
+level, clipping, length, speaking rate against absolute limits and the corpus's own band), log mel + linear
 spectrograms, per-bin statistics and character vocabulary over the corpus, normalized GZIP TFRecords. Each side is
 timed as a whole process (imports included), as a user would run it.
 
-    python benchmarks/preprocess.py [--clips 1200]
+    python benchmarks/preprocess.py [--clips 1200] [--small_clips 200]
+
+The two corpus sizes split each side's time into a fixed cost and a cost per clip; results/preprocess.json projects
+both onto an LJSpeech-sized and a 500-hour corpus.
 """
 
 from __future__ import annotations
@@ -47,16 +51,30 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     import numpy as np
     import tensorflow as tf
 
+    sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
+    from pipelines.clip_checks import ClipChecks
     from tacotron import audio, features, text
 
-    config = audio.AudioConfig()
-    kept = []
+    config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
+    measured = []
     for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
         clip_id, raw, normalized = line.split("|")
         transcript = text.normalize_text(normalized or raw)
-        wav = audio.trim_silence(audio.read_audio(str(corpus / "wavs" / f"{clip_id}.flac"), config), config)
-        if transcript and len(wav) / config.sample_rate <= max_seconds:
-            kept.append((clip_id, transcript, *audio.spectrograms(wav, config)))
+        samples, rate = audio.decode(str(corpus / "wavs" / f"{clip_id}.flac"))
+        clipped = audio.clipped_fraction(samples)
+        wav = audio.to_mono(samples, rate, config)
+        if audio.speech_level_dbfs(wav, config) < checks.min_speech_dbfs or clipped > checks.max_clipped_fraction:
+            continue
+        wav = audio.trim_silence(wav, config)
+        seconds = len(wav) / config.sample_rate
+        chars_per_second = len(transcript) / seconds
+        if (transcript and seconds <= checks.max_seconds
+                and checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second):
+            measured.append((clip_id, transcript, *audio.spectrograms(wav, config), chars_per_second))
+    rates = np.array([clip[4] for clip in measured])
+    median = np.median(rates)
+    spread = max(1.4826 * np.median(np.abs(rates - median)), 0.05 * median)
+    kept = [clip[:4] for clip in measured if abs(clip[4] - median) <= checks.rate_outlier_k * spread]
     stats = {}
     for index, name in ((2, features.MEL), (3, features.LINEAR)):
         frames = np.concatenate([clip[index] for clip in kept]).astype(np.float64)
@@ -95,28 +113,61 @@ def timed(command: list[str]) -> float:
     return elapsed
 
 
+SIDES = ("plain_loop", "beam_1_worker", "beam_2_workers")
+# Corpora to project to: LJSpeech (13,100 clips) and 500 hours of LJSpeech-length clips (6.57 s).
+PROJECTIONS = {"LJSpeech (13,100 clips)": 13_100, "500 hours (274,000 clips)": 274_000}
+
+
+def time_sides(corpus: pathlib.Path, work: pathlib.Path) -> dict[str, float]:
+    """Wall seconds of each side on `corpus`, each a whole process."""
+    job = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus)]
+    return {
+        "plain_loop": timed([sys.executable, __file__, "--plain_loop", str(corpus), str(work / "plain")]),
+        "beam_1_worker": timed([*job, "--output", str(work / "beam1")]),
+        "beam_2_workers": timed([*job, "--output", str(work / "beam2"), "--direct_running_mode", "multi_processing",
+                                 "--direct_num_workers", "2"]),
+    }
+
+
+def costs(small: int, small_s: dict, large: int, large_s: dict) -> dict:
+    """Fixed seconds (imports, pipeline start, analysis passes) and seconds per clip of each side, from two sizes."""
+    out = {}
+    for side in SIDES:
+        per_clip = (large_s[side] - small_s[side]) / (large - small)
+        out[side] = {"fixed_s": large_s[side] - large * per_clip, "per_clip_s": per_clip}
+    return out
+
+
+def projections(cost: dict) -> dict:
+    """Hours for each projected corpus: the plain loop, and the Beam job on N workers assuming its per-clip work
+    divides across them (as the measured 1 -> 2 workers step shows it does or not) while its fixed cost does not."""
+    per_clip_1 = cost["beam_1_worker"]["per_clip_s"]
+    fixed = cost["beam_1_worker"]["fixed_s"]
+    return {name: {"plain_loop_h": (cost["plain_loop"]["fixed_s"] + clips * cost["plain_loop"]["per_clip_s"]) / 3600,
+                   **{f"beam_{n}_workers_h": (fixed + clips * per_clip_1 / n) / 3600 for n in (1, 2, 16, 100)}}
+            for name, clips in PROJECTIONS.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=1200)
+    parser.add_argument("--small_clips", type=int, default=200,
+                        help="a second, smaller corpus: fixed and per-clip costs come from the two sizes")
     parser.add_argument("--plain_loop", nargs=2, metavar=("CORPUS", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_loop:
         print(plain_loop(pathlib.Path(args.plain_loop[0]), pathlib.Path(args.plain_loop[1])))
         return
+    if not 0 < args.small_clips < args.clips:
+        parser.error("need 0 < --small_clips < --clips")
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-preprocess-"))
     try:
-        corpus = make_corpus(work / "corpus", args.clips)
-        seconds = {
-            "plain_loop": timed([sys.executable, __file__, "--plain_loop", str(corpus), str(work / "plain")]),
-            "beam_1_worker": timed([sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus),
-                                    "--output", str(work / "beam1")]),
-            "beam_2_workers": timed([sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus),
-                                     "--output", str(work / "beam2"), "--direct_running_mode",
-                                     "multi_processing", "--direct_num_workers", "2"]),
-        }
+        seconds = time_sides(make_corpus(work / "corpus", args.clips), work / "large")
+        small_seconds = time_sides(make_corpus(work / "small_corpus", args.small_clips), work / "small")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     clips_per_second = {k: args.clips / v for k, v in seconds.items()}
+    cost = costs(args.small_clips, small_seconds, args.clips, seconds)
     result = {
         "benchmark": "preprocess",
         "date": datetime.date.today().isoformat(),
@@ -127,13 +178,21 @@ def main() -> None:
         "clips_per_second": clips_per_second,
         "ratio_1_worker": clips_per_second["beam_1_worker"] / clips_per_second["plain_loop"],
         "ratio_2_workers": clips_per_second["beam_2_workers"] / clips_per_second["plain_loop"],
+        "small_clips": args.small_clips,
+        "small_seconds": small_seconds,
+        "costs": cost,
+        "projections": projections(cost),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "preprocess.json").write_text(json.dumps(result, indent=2) + "\n")
+    fixed = ", ".join(f"{side.replace('_', ' ')} {c['fixed_s']:.0f} s + {1000 * c['per_clip_s']:.1f} ms/clip"
+                      for side, c in cost.items())
     line = (f"| {result['date']} | preprocess | {result['machine']} | {args.clips} clips: plain loop "
             f"{clips_per_second['plain_loop']:.1f} clips/s, Beam 1 worker {clips_per_second['beam_1_worker']:.1f} "
             f"({result['ratio_1_worker']:.2f}x), Beam 2 workers {clips_per_second['beam_2_workers']:.1f} "
-            f"({result['ratio_2_workers']:.2f}x) | `python benchmarks/preprocess.py --clips {args.clips}` |\n")
+            f"({result['ratio_2_workers']:.2f}x); fixed + per-clip cost (from {args.small_clips} and {args.clips} "
+            f"clips): {fixed} | `python benchmarks/preprocess.py --clips {args.clips} --small_clips "
+            f"{args.small_clips}` |\n")
     with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
         f.write(line)
     print(json.dumps(result, indent=2))

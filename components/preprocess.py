@@ -1,12 +1,14 @@
-"""Preprocess component: the Beam + TFT job (`python -m pipelines.preprocess`) into a Dataset artifact."""
+"""Preprocess component: the Beam + TFT job (`python -m pipelines.preprocess`) into a Dataset artifact and its data
+report (HTML)."""
 
-from kfp.dsl import Dataset, Output
+from kfp.dsl import HTML, Dataset, Output
 
 
 def preprocess(
     corpus: str,
     corpus_fingerprint: str,
     data: Output[Dataset],
+    report: Output[HTML],
     max_seconds: float = 5.0,
     eval_fraction: float = 0.05,
     beam_options: str = "",
@@ -16,6 +18,7 @@ def preprocess(
     import json
     import os
     import shlex
+    import shutil
 
     from pipelines import preprocess as job
 
@@ -25,7 +28,8 @@ def preprocess(
     if code != 0:
         raise RuntimeError(f"python -m pipelines.preprocess exited with {code} (see the log above)")
     with open(os.path.join(data.path, "report.json")) as f:
-        report = json.load(f)
-    data.metadata.update({"corpus": corpus, "fingerprint": corpus_fingerprint, "written": report["written"],
-                          "rejected": report["rejected"], "hours": report["hours_kept"],
-                          "warnings": report.get("warnings", {})})
+        counts = json.load(f)
+    data.metadata.update({"corpus": corpus, "fingerprint": corpus_fingerprint, "written": counts["written"],
+                          "rejected": counts["rejected"], "hours": counts["hours_kept"],
+                          "warnings": counts.get("warnings", {})})
+    shutil.copyfile(os.path.join(data.path, "report.html"), report.path)

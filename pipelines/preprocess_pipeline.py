@@ -25,40 +25,44 @@ from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
-from pipelines import corpus, preprocessing  # noqa: E402
+from pipelines import corpus, data_report, preprocessing  # noqa: E402
 from pipelines.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 
 REPORT = "report.json"
+REPORT_HTML = "report.html"
 # Aim for shards of roughly 100 MB (a 5 s clip is about 0.5 MB of float spectrograms).
 CLIPS_PER_SHARD = 200
 # Names this job owns in --output; only these are replaced on a rerun.
 OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", REPORT,
-                   features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
+                   REPORT_HTML, features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
 
 
-def write_report(counts: list[tuple[tuple[str, str], float]], path: str, settings: dict[str, Any],
-                 rate_band: dict[str, Any]) -> None:
+def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, settings: dict[str, Any],
+                 rate_band: dict[str, Any], kept: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+    """report.json from the outcome counts; report.html from it, every kept clip's measures and every rejection."""
     by_kind: dict[str, dict[str, float]] = {}
     for (kind, key), value in counts:
         by_kind.setdefault(kind, {})[key] = value
     written = {split: int(by_kind.get("written", {}).get(split, 0))
                for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX)}
-    rejected = {reason: int(n) for reason, n in sorted(by_kind.get("rejected", {}).items())}
+    per_reason = {reason: int(n) for reason, n in sorted(by_kind.get("rejected", {}).items())}
     report = {
         "input_records": settings["input_records"],
         "written": written,
-        "rejected": rejected,
-        "rejected_total": sum(rejected.values()),
+        "rejected": per_reason,
+        "rejected_total": sum(per_reason.values()),
         "hours_kept": by_kind.get("seconds", {}).get("kept", 0.0) / 3600.0,
         # Kept clips with some clipping, under the rejection threshold.
         "warnings": {"clipped": int(by_kind.get("warning", {}).get("clipped", 0))},
         "speaking_rate_band": rate_band,
         "settings": settings["features"],
     }
-    with FileSystems.create(path) as f:
+    with FileSystems.create(FileSystems.join(folder, REPORT)) as f:
         f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    with FileSystems.create(FileSystems.join(folder, REPORT_HTML)) as f:
+        f.write(data_report.render_html(report, kept, rejected))
 
 
 def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace, staging: str,
@@ -122,15 +126,19 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
                  num_shards=max(1, math.ceil(expected * share / CLIPS_PER_SHARD)),
                  compression_type=beam.io.filesystem.CompressionTypes.GZIP))
 
-    # Count outcomes and kept audio into report.json.
+    # Count outcomes and kept audio into report.json; report.html also shows each kept clip's measures (a few
+    # numbers and the transcript per clip meet in one place, as the rates do) and every rejected record.
+    kept = clips | "KeptMeasures" >> beam.Map(
+        lambda c: {"id": c[features.ID], "text": c[features.TEXT], "seconds": c["seconds"],
+                   "chars_per_second": c["chars_per_second"], "speech_dbfs": c["speech_dbfs"]})
     _ = ((rejected | "CountRejected" >> beam.Map(lambda r: (("rejected", r["reason"]), 1)),
           clips | "CountWritten" >> beam.Map(lambda c: (("written", c["split"]), 1)),
           clips | "CountSeconds" >> beam.Map(lambda c: (("seconds", "kept"), c["seconds"])),
           clips | "CountClipped" >> beam.Map(lambda c: (("warning", "clipped"), int(c["clipped_fraction"] > 0))))
          | "AllCounts" >> beam.Flatten() | "Sum" >> beam.CombinePerKey(sum)
          | "Gather" >> beam.combiners.ToList()
-         | "WriteReport" >> beam.Map(write_report, FileSystems.join(staging, REPORT), settings,
-                                     beam.pvalue.AsSingleton(rate_band)))
+         | "WriteReport" >> beam.Map(write_report, staging, settings, beam.pvalue.AsSingleton(rate_band),
+                                     beam.pvalue.AsList(kept), beam.pvalue.AsList(rejected)))
 
 
 def to_record_batch(clips: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
@@ -181,7 +189,7 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
     # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
     # subprocesses only need `tacotron` and the requirements installed.
-    for module in (corpus, sys.modules[ClipChecks.__module__], sys.modules[__name__]):
+    for module in (corpus, data_report, sys.modules[ClipChecks.__module__], sys.modules[__name__]):
         cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(

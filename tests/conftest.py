@@ -86,6 +86,7 @@ def pipeline_run(tmp_path_factory) -> dict:
         "report": pathlib.Path(printed["report"]),
         "exported": pathlib.Path(printed["exported model"]) if "exported model" in printed else None,
         "data": run_root / "preprocess" / "data",
+        "data_report": run_root / "preprocess" / "report",
         "model_dir": run_root / "train" / "model",
         "evaluation": run_root / "evaluate" / "evaluation",
     }

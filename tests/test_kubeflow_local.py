@@ -98,6 +98,8 @@ def test_run_local_runs_the_whole_pipeline(pipeline_run):
     assert pipeline_run["report"].is_file()
     assert "Tacotron evaluation: step 2" in pipeline_run["report"].read_text()
     assert json.loads((pipeline_run["data"] / "report.json").read_text())["written"]["train"] >= 2
+    # The preprocess task's data report is its own HTML artifact.
+    assert "Preprocessing data report" in pipeline_run["data_report"].read_text()
     metrics = json.loads((pipeline_run["evaluation"] / "metrics.json").read_text())
     assert metrics["step"] == 2 and metrics["utterances"] >= 1
     # Checkpoints in the persistent folder, keyed by the run; the exported model pushed with its metrics.

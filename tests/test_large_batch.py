@@ -359,6 +359,14 @@ def test_accumulating_run_counts_updates(runs):
     assert sorted(p.name for p in (model_dir / "checkpoints").glob("*.json")) == ["ckpt-00000004.json"]
 
 
+def test_tensorflow_backend_trains_and_logs_like_jax(runs):
+    model_dir = finished(runs, "tf")
+    assert "backend tensorflow" in runs["tf"].result()[0].stdout
+    assert summary(runs, "tf")["backend"] == "tensorflow" and summary(runs, "tf")["final_step"] == 4
+    assert [r["step"] for r in logged(model_dir)] == [2, 3, 4]
+    assert sorted(p.name for p in (model_dir / "checkpoints").glob("*.json")) == ["ckpt-00000004.json"]
+
+
 @pytest.mark.parametrize(("single", "several"), [("jax", "jax_2_devices"), ("tf", "tf_2_devices")])
 def test_two_devices_train_as_one(runs, single, several):
     # JAX: DataParallel over 2 host devices (XLA_FLAGS). TensorFlow: MirroredStrategy over 2 logical CPU devices.

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -164,3 +165,26 @@ def test_bad_command_lines_stop_with_one_line(tmp_path, make_args, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_data_report_opens_in_headless_chromium_and_shows_its_histograms(job, tmp_path):
+    _, output, _ = job
+    page = output / "report.html"
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,1600", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.exists(), "chromium wrote no screenshot"
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+    # Tables and text are greys; only the histograms' bars are this teal, so they show the embedded image rendered.
+    teal = (np.abs(pixels - np.array([0x2A, 0x9D, 0x8F])).sum(axis=1) < 40).mean()
+    assert teal > 0.005, f"only {teal:.2%} of the page shows histogram bars"
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "alt=\"histograms of the kept clips\"" in dom
+    # Every rejected record is listed with its reason, and the extremes tables name kept clips with transcripts.
+    for reason, clip_id in BAD_RECORDS:
+        assert reason in dom and (clip_id in dom or reason == "malformed_line"), (reason, clip_id)
+    assert "most extreme kept clips by speaking rate" in dom and "pack my box with five dozen liquor jugs" in dom

@@ -169,13 +169,6 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(train
     assert digest(model_dir / "checkpoints") == before
 
 
-def test_tensorflow_backend_trains(sample_data, tmp_path):
-    result = train(sample_data, tmp_path / "model", "--steps", "4", backend="tensorflow")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "backend tensorflow" in result.stdout
-    assert [r["step"] for r in rows(tmp_path / "model") if "event" not in r] == [2, 4]
-
-
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:

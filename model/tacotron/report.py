@@ -18,7 +18,8 @@ from matplotlib import pyplot as plt  # noqa: E402
 _DPI = 100
 
 
-def _png(figure) -> bytes:
+def figure_png(figure) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
     plt.close(figure)
@@ -49,7 +50,7 @@ def utterance_figure(
     figure.colorbar(axes[0].images[0], ax=axes[0], pad=0.01, label="weight")
     axes[2].set_xlabel("time (s)")
     axes[2].set_xlim(0, width)
-    return _png(figure)
+    return figure_png(figure)
 
 
 # metrics.jsonl fields drawn in the training curves, by panel: (title, row kind, fields). Training rows have no
@@ -84,7 +85,7 @@ def training_curves(rows: list[dict]) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize="small")
     axes[-1, 0].set_xlabel("training step")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def write_file(data: bytes, path: str) -> bytes:
@@ -102,7 +103,8 @@ def write_wav(wav: np.ndarray, path: str, sample_rate: int) -> bytes:
     return data
 
 
-def _data_uri(data: bytes, mime: str) -> str:
+def data_uri(data: bytes, mime: str) -> str:
+    """Bytes as a data: URI, so that one HTML file carries its images and audio."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -194,7 +196,7 @@ def write_html(path: str, metrics: dict, utterances: list[dict], curves_png: byt
         parts.append(f"<h2>Gate</h2><p class='{'ok' if gate['passed'] else 'failed'}'>{html.escape(verdict)}</p>")
     if curves_png:
         parts += ["<h2 id='training'>Training curves</h2>",
-                  f"<img class='curves' alt='training curves' src='{_data_uri(curves_png, 'image/png')}'>"]
+                  f"<img class='curves' alt='training curves' src='{data_uri(curves_png, 'image/png')}'>"]
     parts += [
         "<h2>All free-running figures</h2>",
         _table(list(metrics["free_running"].items())),
@@ -222,10 +224,10 @@ def write_html(path: str, metrics: dict, utterances: list[dict], curves_png: byt
             f"<p class='caption'>never heard in training: {html.escape(', '.join(u['unseen_words']))}</p>"
             if u.get("unseen_words") else "",
             f"<p class='caption'>{scores}</p>",
-            f"<img alt='alignment and mel {html.escape(u['id'])}' src='{_data_uri(u['figure_png'], 'image/png')}'>",
-            "<p>Predicted <audio controls src='" + _data_uri(u["predicted_wav"], "audio/wav") + "'></audio></p>",
+            f"<img alt='alignment and mel {html.escape(u['id'])}' src='{data_uri(u['figure_png'], 'image/png')}'>",
+            "<p>Predicted <audio controls src='" + data_uri(u["predicted_wav"], "audio/wav") + "'></audio></p>",
             "<p>Recorded, through the same Griffin-Lim <audio controls src='"
-            + _data_uri(u["recorded_wav"], "audio/wav")
+            + data_uri(u["recorded_wav"], "audio/wav")
             + "'></audio></p></div>",
         ]
     parts.append("</body></html>")
