@@ -181,6 +181,8 @@ def main() -> None:
         "small_clips": args.small_clips,
         "small_seconds": small_seconds,
         "costs": cost,
+        # How well the DirectRunner's second worker divides the per-clip work (1.0: perfectly).
+        "two_worker_efficiency": cost["beam_1_worker"]["per_clip_s"] / (2 * cost["beam_2_workers"]["per_clip_s"]),
         "projections": projections(cost),
     }
     RESULTS.mkdir(exist_ok=True)
