@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 
-import inflect
 from anyascii import anyascii
 
 # Every character normalize_text may emit. Padding is not a character: ids are assigned from the
@@ -19,8 +19,17 @@ SYMBOLS: str = "abcdefghijklmnopqrstuvwxyz !'(),-.:;?\""
 #   len(vocabulary) + 1   any character missing from the vocabulary (the single OOV bucket)
 PAD_ID: int = 0
 
-_INFLECT = inflect.engine()
 _SYMBOL_SET = frozenset(SYMBOLS)
+
+
+@functools.cache
+def _inflect():
+    # Imported on first use: inflect takes about 2 s to import, and only spelling out numbers needs it (training
+    # does not), so every command start pays it no more than it must.
+    import inflect
+
+    return inflect.engine()
+
 
 # Folded explicitly because anyascii's choice is wrong for speech (e.g. "«" -> "<<", "×" -> "*"),
 # or because the character must survive until the currency pass.
@@ -96,7 +105,7 @@ def _fold_char(char: str) -> str:
 def _words(number: int) -> str:
     # inflect writes "one thousand, two hundred thirty-four"; commas and hyphens inside a number would
     # make the model pause mid-number, so they become spaces. The "and" in "hundred and" is dropped.
-    return _INFLECT.number_to_words(number, andword="").replace(",", "").replace("-", " ")
+    return _inflect().number_to_words(number, andword="").replace(",", "").replace("-", " ")
 
 
 def _digits(digits: str) -> str:
@@ -197,7 +206,7 @@ def normalize_text(text: str) -> str:
     text = _HOUR_AMPM_RE.sub(lambda m: _padded(m, f"{_words(int(m[1]))} {m[2]} m"), text)
     text = _CURRENCY_RE.sub(lambda m: _padded(m, _currency(m)), text)
     text = _PERCENT_RE.sub(lambda m: _padded(m, f"{_number(m[1])} percent"), text)
-    text = _ORDINAL_RE.sub(lambda m: _padded(m, _INFLECT.ordinal(_integer(m[1]))), text)
+    text = _ORDINAL_RE.sub(lambda m: _padded(m, _inflect().ordinal(_integer(m[1]))), text)
     text = _DECIMAL_RE.sub(lambda m: _padded(m, _number(m[0])), text)
     text = _INTEGER_RE.sub(lambda m: _padded(m, _integer(m[0])), text)
     # Abbreviations come after numbers so that "5mr." (now "five mr.") is expanded on the first pass.
