@@ -77,7 +77,8 @@ class KeepFirstOfId(beam.DoFn):
 
 
 class ComputeFeatures(beam.DoFn):
-    """Row -> raw features (see tacotron.features.RAW_FEATURES) and the clip's duration, or a rejection."""
+    """Row -> raw features (see tacotron.features.RAW_FEATURES) and the clip's measures (duration, speaking rate,
+    speech level, clipped share), or a rejection by the `ClipChecks` that need only the clip itself."""
 
     def __init__(self, corpus: str, checks: ClipChecks, config: audio.AudioConfig):
         self._wavs = FileSystems.join(corpus, "wavs")
@@ -178,8 +179,8 @@ class RejectRateOutliers(beam.DoFn):
             detail = (f"{rate:.1f} characters/s, outside the corpus's {band['low']:.1f} .. {band['high']:.1f} "
                       f"(median {band['median']:.1f} +- {band['k']:g} x robust std {band['spread']:.2f})")
             beam.metrics.Metrics.counter("preprocess", "rejected_implausible_rate").inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, rejection(clip[features.ID], "implausible_rate", detail,
-                                                                       clip["line"]))
+            record = rejection(clip[features.ID], "implausible_rate", detail, clip["line"])
+            yield beam.pvalue.TaggedOutput(REJECTED, record)
             return
         yield clip
 
