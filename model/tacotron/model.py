@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers, ops
-from keras.src.losses.loss import scale_loss_for_distribution
 
 from tacotron import alignment, features, losses
 from tacotron.config import LossConfig, SynthesisConfig, TacotronConfig
 from tacotron.decoder import AttentionDecoder
+from tacotron.distribute import replicas_in_sync
 from tacotron.modules import CBHG, Prenet
 
 
@@ -227,8 +227,12 @@ class Tacotron(keras.Model):
         # A non-finite loss can still have finite gradients (d|x|/dx at NaN is finite in some backends); make every
         # gradient NaN then, so the optimizer's non-finite check skips the whole step.
         poison = ops.stop_gradient(ops.where(ops.isfinite(total), 1.0, float("nan")))
-        # Gradients are summed over replicas under tf.distribute; the loss is a per-replica mean.
-        return scale_loss_for_distribution(total * poison)
+        # Gradients are summed over replicas under tf.distribute; the loss is a per-replica mean. (Keras does this in
+        # a private helper; the replica context says the same through a public API.)
+        replicas = replicas_in_sync()
+        if replicas is not None:
+            total = total / replicas.num_replicas_in_sync
+        return total * poison
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         parts = self.loss_parts(x, y_pred)
