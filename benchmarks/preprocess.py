@@ -52,7 +52,7 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     import tensorflow as tf
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
-    from pipelines.clip_checks import ClipChecks
+    from pipelines.clip_checks import ClipChecks, rate_band
     from tacotron import audio, features, text
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
@@ -71,10 +71,8 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
         if (transcript and seconds <= checks.max_seconds
                 and checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second):
             measured.append((clip_id, transcript, *audio.spectrograms(wav, config), chars_per_second))
-    rates = np.array([clip[4] for clip in measured])
-    median = np.median(rates)
-    spread = max(1.4826 * np.median(np.abs(rates - median)), 0.05 * median)
-    kept = [clip[:4] for clip in measured if abs(clip[4] - median) <= checks.rate_outlier_k * spread]
+    band = rate_band([clip[4] for clip in measured], checks.rate_outlier_k)
+    kept = [clip[:4] for clip in measured if band["low"] <= clip[4] <= band["high"]]
     stats = {}
     for index, name in ((2, features.MEL), (3, features.LINEAR)):
         frames = np.concatenate([clip[index] for clip in kept]).astype(np.float64)

@@ -17,8 +17,6 @@ REJECTED = "rejected"
 AUDIO_EXTENSIONS = (".wav", ".flac")
 # Fewer frames than this cannot be split into decoder steps meaningfully.
 MIN_FRAMES = 4
-# 1.4826 * MAD estimates the standard deviation of normally distributed values.
-MAD_TO_STD = 1.4826
 
 
 def rejection(record_id: str, reason: str, detail: str, line: int | None = None) -> dict[str, Any]:
@@ -155,23 +153,9 @@ class ComputeFeatures(beam.DoFn):
         }
 
 
-def rate_band(rates: list[float], k: float) -> dict[str, float | int | None]:
-    """The corpus's plausible speaking rates: median +- k robust standard deviations (from the MAD).
-
-    The spread is at least 5% of the median, so that a corpus of near-identical rates does not reject ordinary
-    variation. With no clips, the band is open.
-    """
-    if not rates:
-        return {"clips": 0, "median": None, "spread": None, "low": None, "high": None, "k": k}
-    values = np.asarray(rates, np.float64)
-    median = float(np.median(values))
-    spread = max(MAD_TO_STD * float(np.median(np.abs(values - median))), 0.05 * median)
-    return {"clips": len(values), "median": median, "spread": spread, "low": median - k * spread,
-            "high": median + k * spread, "k": k}
-
-
 class RejectRateOutliers(beam.DoFn):
-    """Clips whose speaking rate lies outside the corpus's band (`rate_band`, a side input) go to REJECTED."""
+    """Clips whose speaking rate lies outside the corpus's band (`clip_checks.rate_band`, a side input) go to
+    REJECTED."""
 
     def process(self, clip: dict[str, Any], band: dict[str, Any]) -> Iterator[Any]:
         rate = clip["chars_per_second"]

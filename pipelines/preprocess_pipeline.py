@@ -25,7 +25,7 @@ from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
-from pipelines import corpus, data_report, preprocessing  # noqa: E402
+from pipelines import clip_checks, corpus, data_report, preprocessing  # noqa: E402
 from pipelines.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
@@ -85,7 +85,7 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     # The corpus's own speaking-rate band; one float per clip meets in one place (2.4 MB for 300k clips).
     rate_band = (computed.clips | "Rates" >> beam.Map(lambda clip: clip["chars_per_second"])
                  | "AllRates" >> beam.combiners.ToList()
-                 | "RateBand" >> beam.Map(corpus.rate_band, checks.rate_outlier_k))
+                 | "RateBand" >> beam.Map(clip_checks.rate_band, checks.rate_outlier_k))
     paced = computed.clips | "RejectRateOutliers" >> beam.ParDo(
         corpus.RejectRateOutliers(), beam.pvalue.AsSingleton(rate_band)).with_outputs(corpus.REJECTED, main="clips")
     clips = paced.clips | "AssignSplit" >> beam.Map(
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
     # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
     # subprocesses only need `tacotron` and the requirements installed.
-    for module in (corpus, data_report, sys.modules[ClipChecks.__module__], sys.modules[__name__]):
+    for module in (clip_checks, corpus, data_report, sys.modules[__name__]):
         cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(
