@@ -6,6 +6,7 @@ from kfp.dsl import Artifact, Input
 def gate(
     evaluation: Input[Artifact],
     baseline_metrics: str = "",
+    serving_dir: str = "",
     max_failure_rate: float = 1.0,
     max_mcd: float = 0.0,
     min_alignment_score: float = 0.0,
@@ -14,9 +15,11 @@ def gate(
     min_length_ratio: float = 0.8,
     max_length_ratio: float = 1.25,
 ) -> bool:
-    """baseline_metrics: metrics.json of the promoted model ("" = none); a limit of 0 is not checked."""
+    """baseline_metrics: metrics.json to compare with; "" = the promoted model's in serving_dir, found when the gate
+    runs (a scheduled run compares with the model promoted last), or none. A limit of 0 is not checked."""
     import os
 
+    from pipelines.kubeflow_io import promoted
     from tacotron import gate as gating
 
     thresholds = gating.Thresholds(
@@ -24,6 +27,10 @@ def gate(
         min_sentence_identification or None, min_length_ratio or None, max_length_ratio or None,
     )
     metrics = gating.read_metrics(os.path.join(evaluation.path, "metrics.json"))
+    if not baseline_metrics and serving_dir:
+        folder = promoted(serving_dir)
+        baseline_metrics = f"{folder.rstrip('/')}/metrics.json" if folder else ""
+    print(f"gate: baseline {baseline_metrics or 'none'}", flush=True)
     baseline = gating.read_metrics(baseline_metrics) if baseline_metrics else None
     reasons = gating.check(metrics, thresholds, baseline)
     print("gate: " + ("passed" if not reasons else "failed: " + "; ".join(reasons)), flush=True)

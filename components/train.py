@@ -32,9 +32,10 @@ def train(
                            f"train component could select {backend!r}")
     os.environ["KERAS_BACKEND"] = backend
     from pipelines.kubeflow_io import export_model_dir
+    from tacotron import storage
     from tacotron import train as trainer
 
-    model_dir = os.path.join(checkpoint_root, run_key) if checkpoint_root else model.path + ".work"
+    model_dir = storage.join(checkpoint_root, run_key) if checkpoint_root else model.path + ".work"
     argv = ["--data", data.path, "--model_dir", model_dir]
     for name in filter(None, (g.strip() for g in gin_files.split(","))):
         argv += ["--gin_file", name]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.preprocess import METADATA
 
 
 def fingerprint(corpus: str) -> str:
-    """sha256 over metadata.csv's bytes and every file's name and size under wavs/ (local paths or gs://...)."""
+    """sha256 over metadata.csv's bytes and every file's name and size under wavs/ (a local path, gs:// or s3://)."""
+    # Beam's s3:// filesystem needs options to build its client; the defaults read the AWS_* variables.
+    FileSystems.set_options(PipelineOptions([]))
     digest = hashlib.sha256()
     with FileSystems.open(FileSystems.join(corpus, METADATA)) as f:
         digest.update(f.read())

@@ -75,12 +75,24 @@ def check_cron(expression: str) -> str:
     return expression
 
 
-def compile_pipeline(output: str, image: str) -> str:
+def volume_from(spec: str | None):
+    """--pvc CLAIM[:MOUNT_PATH] -> pipelines.pipeline.Volume (None without --pvc)."""
+    from pipelines.pipeline import Volume
+
+    if not spec:
+        return None
+    claim, _, mount_path = spec.partition(":")
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", claim) or (mount_path and not mount_path.startswith("/")):
+        raise UsageError(f"--pvc {spec!r}: expected CLAIM[:/MOUNT/PATH], a Kubernetes claim name and an absolute path")
+    return Volume(claim, mount_path) if mount_path else Volume(claim)
+
+
+def compile_pipeline(output: str, image: str, pvc: str | None = None) -> str:
     from kfp import compiler
 
     from pipelines.pipeline import create_pipeline
 
-    compiler.Compiler().compile(create_pipeline(image), output)
+    compiler.Compiler().compile(create_pipeline(image, volume_from(pvc)), output)
     return output
 
 
@@ -114,7 +126,7 @@ def submit(args: argparse.Namespace) -> str:
     if "corpus" not in arguments:
         raise UsageError("submit needs --param corpus=gs://... (the corpus the cluster reads)")
     with tempfile.TemporaryDirectory() as tmp:
-        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image)
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc)
         kfp_client = client(args)
         run = kfp_client.create_run_from_pipeline_package(
             package, arguments=arguments, run_name=args.run_name or f"tacotron-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -144,7 +156,7 @@ def schedule(args: argparse.Namespace) -> None:
     if "corpus" not in arguments:
         raise UsageError("schedule needs --param corpus=gs://... (the corpus new recordings land in)")
     with tempfile.TemporaryDirectory() as tmp:
-        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image)
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc)
         kfp_client = client(args)
         experiment_id = _experiment_id(kfp_client, args.experiment, args.namespace)
         # enable_caching is left unset: the compiled per-task settings hold (the fingerprint and training always
@@ -182,9 +194,7 @@ def run_local(args: argparse.Namespace) -> dict:
     started = time.time()
     task = pipeline(**arguments)
     report = task.output.path
-    versions = sorted((workdir / "serving").glob("*/saved_model.pb"), key=lambda p: p.stat().st_mtime)
-    summary = {"report": report, "seconds": round(time.time() - started, 1),
-               "exported": str(versions[-1].parent) if versions else None}
+    summary = {"report": report, "seconds": round(time.time() - started, 1), "exported": _pushed(workdir)}
     print(f"report: {report}", flush=True)
     evaluations = sorted((workdir / "pipeline_root").glob("*/evaluate/evaluation/metrics.json"),
                          key=lambda p: p.stat().st_mtime)
@@ -196,6 +206,17 @@ def run_local(args: argparse.Namespace) -> dict:
     else:
         print("no model exported: the gate did not pass (see the gate task's log above)", flush=True)
     return summary
+
+
+def _pushed(workdir: pathlib.Path) -> str | None:
+    """Where this run's export task pushed the model (serving_dir/<step>, a path or a URL); None when it did not."""
+    from pipelines.pipeline import PIPELINE_NAME
+
+    runs = sorted((workdir / "pipeline_root").glob(f"{PIPELINE_NAME}-*"), key=lambda p: p.stat().st_mtime)
+    output = runs[-1] / "export" / "executor_output.json" if runs else None
+    if output is None or not output.exists():
+        return None
+    return json.loads(output.read_text()).get("parameterValues", {}).get("Output") or None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -212,10 +233,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         sub.add_argument("--experiment", default="tacotron", help="experiment name (created when missing)")
         sub.add_argument("--image", default=DEFAULT_IMAGE, help="the project image every component runs in")
         sub.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
+        volume(sub)
+
+    def volume(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--pvc", metavar="CLAIM[:MOUNT_PATH]", default=None,
+                         help="mount this PersistentVolumeClaim into the train, gate and export tasks (at "
+                         "/mnt/tacotron by default) for checkpoint_root and serving_dir paths under it")
 
     compile_cmd = commands.add_parser("compile", help="write the pipeline IR YAML a Kubeflow UI uploads")
     compile_cmd.add_argument("--output", default="pipeline.yaml")
     compile_cmd.add_argument("--image", default=DEFAULT_IMAGE, help="the project image every component runs in")
+    volume(compile_cmd)
     submit_cmd = commands.add_parser("submit", help="start a run on a Kubeflow Pipelines host")
     remote(submit_cmd)
     submit_cmd.add_argument("--run_name", default=None)
@@ -256,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "python -m pipelines.kubeflow"
     try:
         if args.command == "compile":
-            print(f"wrote {compile_pipeline(args.output, args.image)}", flush=True)
+            print(f"wrote {compile_pipeline(args.output, args.image, args.pvc)}", flush=True)
         elif args.command == "submit":
             submit(args)
         elif args.command == "schedule":

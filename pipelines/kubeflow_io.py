@@ -1,11 +1,14 @@
-"""File work the Kubeflow components share: publishing a trained model_dir and pushing an exported model."""
+"""File work the Kubeflow components share: publishing a trained model_dir, pushing an exported model, and finding
+the promoted one. Every folder a user names (checkpoint_root, serving_dir) may be a URL; artifact paths are local."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import tempfile
 
+from tacotron import storage
 from tacotron.callbacks import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
 from tacotron.synthesis import ASSETS_DIR
 from tacotron.warm_start import RECORD_FILE
@@ -18,30 +21,36 @@ def export_model_dir(model_dir: str, destination: str) -> dict:
     if not checkpoints:
         raise RuntimeError(f"{model_dir} has no complete checkpoint")
     step, weights = checkpoints[-1]
-    os.makedirs(os.path.join(destination, CHECKPOINT_DIR), exist_ok=True)
+    stem = f"{CHECKPOINT_DIR}/{storage.basename(weights)[: -len('.weights.h5')]}"
     # The warm-start record, when there is one, says which model the weights started from.
-    for name in ("config.gin", "operative_config.gin", METRICS_FILE, RECORD_FILE):
-        if os.path.exists(os.path.join(model_dir, name)):
-            shutil.copyfile(os.path.join(model_dir, name), os.path.join(destination, name))
-    shutil.copytree(os.path.join(model_dir, ASSETS_DIR), os.path.join(destination, ASSETS_DIR), dirs_exist_ok=True)
-    stem = weights[: -len(".weights.h5")]
+    names = [n for n in ("config.gin", "operative_config.gin", METRICS_FILE, RECORD_FILE)
+             if storage.exists(storage.join(model_dir, n))]
     # Marker after the weights, as the trainer writes them: the copy is complete once the .json exists.
-    for source in (weights, stem + ".json"):
-        shutil.copyfile(source, os.path.join(destination, CHECKPOINT_DIR, os.path.basename(source)))
-    return {"step": step, "checkpoints": os.path.abspath(model_dir)}
+    with storage.local_folder(model_dir, [*names, ASSETS_DIR, stem + ".weights.h5", stem + ".json"]) as local:
+        shutil.copytree(local, destination, dirs_exist_ok=True)
+    where = model_dir if storage.is_url(model_dir) else os.path.abspath(model_dir)
+    return {"step": step, "checkpoints": where}
 
 
 def push(saved_model: str, evaluation: str, serving_dir: str) -> str:
-    """Copy the SavedModel to serving_dir/<step>/ with the evaluation's metrics.json beside it (the next run's
-    baseline); an existing version folder is replaced only once the new copy is complete."""
+    """Publish the SavedModel to serving_dir/<step>/ with the evaluation's metrics.json beside it (the next run's
+    baseline); an existing version folder is replaced only once the new copy is complete (tacotron.storage)."""
     with open(os.path.join(saved_model, "export_info.json")) as f:
         step = json.load(f)["step"]
-    target = os.path.join(serving_dir, str(step))
-    staging = target + ".partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(saved_model, staging)
-    shutil.copyfile(os.path.join(evaluation, "metrics.json"), os.path.join(staging, "metrics.json"))
-    if os.path.exists(target):
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    target = storage.join(serving_dir, str(step))
+    with tempfile.TemporaryDirectory(prefix="push-") as scratch:
+        version = os.path.join(scratch, str(step))
+        shutil.copytree(saved_model, version)
+        shutil.copyfile(os.path.join(evaluation, "metrics.json"), os.path.join(version, "metrics.json"))
+        storage.publish_folder(version, target)
     return target
+
+
+def promoted(serving_dir: str) -> str | None:
+    """The version folder a server would serve: the highest-numbered complete one with its metrics (None if none)."""
+    versions = sorted((int(name) for name in storage.listdir(serving_dir) if name.isdigit()), reverse=True)
+    for version in versions:
+        folder = storage.join(serving_dir, str(version))
+        if storage.is_complete(folder) and storage.exists(storage.join(folder, "metrics.json")):
+            return folder
+    return None

@@ -1,6 +1,8 @@
 """The one Tacotron pipeline: fingerprint -> preprocess -> train -> evaluate -> gate -> export, for every runner."""
 
-from kfp import dsl
+import dataclasses
+
+from kfp import dsl, kubernetes
 
 import components
 
@@ -10,9 +12,24 @@ PIPELINE_NAME = "tacotron-8khz"
 TRAIN_RETRIES = 3
 
 
-def create_pipeline(image: str = components.DEFAULT_IMAGE):
-    """The pipeline function with its components running in `image` (compile it, submit it, or run it locally)."""
+@dataclasses.dataclass(frozen=True)
+class Volume:
+    """An existing PersistentVolumeClaim mounted into the tasks that keep checkpoints and serve models, the other
+    way (besides an object store) clusters keep them: point checkpoint_root and serving_dir under mount_path."""
+
+    claim: str
+    mount_path: str = "/mnt/tacotron"
+
+
+def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None = None):
+    """The pipeline function with its components running in `image` (compile it, submit it, or run it locally),
+    with `volume` mounted where checkpoints and served models are read and written."""
     c = components.build(image)
+
+    def mounted(task):
+        if volume is not None:
+            kubernetes.mount_pvc(task, pvc_name=volume.claim, mount_path=volume.mount_path)
+        return task
 
     @dsl.pipeline(name=PIPELINE_NAME, description="8 kHz Tacotron: preprocess, train, evaluate, gate, export.")
     def tacotron_pipeline(
@@ -52,11 +69,11 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
         # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;
         # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow).
         train = (
-            c.train(
+            mounted(c.train(
                 data=preprocess.outputs["data"], run_key=dsl.PIPELINE_JOB_ID_PLACEHOLDER, gin_files=gin_files,
                 gin_params=gin_params, steps=steps, checkpoint_root=checkpoint_root, init_from=init_from,
                 backend=train_backend,
-            )
+            ))
             .set_display_name("train")
             .set_accelerator_type(accelerator_type)
             .set_accelerator_limit(accelerator_count)
@@ -69,18 +86,18 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE):
         evaluate = c.evaluate(
             data=preprocess.outputs["data"], model=train.outputs["model"], gin_params=eval_gin_params
         ).set_display_name("evaluate")
-        # Gate: thresholds and, when given, the promoted model's metrics.
-        gate = c.gate(
-            evaluation=evaluate.outputs["evaluation"], baseline_metrics=baseline_metrics,
+        # Gate: thresholds, and the metrics of baseline_metrics or else of the model promoted last to serving_dir.
+        gate = mounted(c.gate(
+            evaluation=evaluate.outputs["evaluation"], baseline_metrics=baseline_metrics, serving_dir=serving_dir,
             max_failure_rate=max_failure_rate, max_mcd=max_mcd, min_alignment_score=min_alignment_score,
             max_regression=max_regression, min_sentence_identification=min_sentence_identification,
             min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio,
-        ).set_display_name("gate")
+        )).set_display_name("gate")
         # Export (and push to serving_dir) only a model that passed the gate.
         with dsl.If(gate.output == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
-            c.export(
+            mounted(c.export(
                 model=train.outputs["model"], evaluation=evaluate.outputs["evaluation"], serving_dir=serving_dir
-            ).set_display_name("export")
+            )).set_display_name("export")
         return evaluate.outputs["report"]
 
     return tacotron_pipeline

@@ -7,9 +7,11 @@ has succeeded, so a failed run never leaves a half-written or doubled set of sha
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.clip_checks import ClipChecks
+from tacotron import storage
 
 METADATA = "metadata.csv"
 
@@ -73,7 +76,8 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
 
 def read_metadata(corpus_dir: str) -> list[str]:
     """All lines of metadata.csv; undecodable bytes become U+FFFD so the line is rejected, not lost."""
-    if not FileSystems.exists(corpus_dir) or (os.path.exists(corpus_dir) and not os.path.isdir(corpus_dir)):
+    # An object store has no folders, only keys under a prefix: there, only metadata.csv can be looked for.
+    if not storage.is_url(corpus_dir) and not os.path.isdir(corpus_dir):
         raise UsageError(f"corpus folder not found: {corpus_dir}")
     path = FileSystems.join(corpus_dir, METADATA)
     if not FileSystems.exists(path):
@@ -86,11 +90,44 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Validate the command line, run the job; returns report.json's content."""
     args, beam_args = parse_args(argv)
     options = beam_options(beam_args)
+    # Beam's s3:// filesystem builds its client from the pipeline options (endpoint and keys default to the AWS_*
+    # variables): the corpus is read here, before the job, too.
+    FileSystems.set_options(options)
+    try:
+        storage.check_writable(args.output)
+    except storage.StorageError as e:
+        raise UsageError(str(e)) from None
     lines = read_metadata(args.corpus)
     # TensorFlow is imported only once the command line is known to be good: a typo fails in a second.
     from pipelines import preprocess_pipeline
 
-    return preprocess_pipeline.run(args, options, lines)
+    if not args.output.startswith("s3://"):
+        return preprocess_pipeline.run(args, options, lines)
+    # TFT writes its transform graph through TensorFlow's filesystems, which have gs:// but no s3://: the job writes
+    # into a local folder, published to the store when it has succeeded.
+    with tempfile.TemporaryDirectory(prefix="preprocess-") as local:
+        report = preprocess_pipeline.run(argparse.Namespace(**{**vars(args), "output": local}), options, lines)
+        publish_outputs(local, args.output, preprocess_pipeline.OUTPUT_PATTERNS)
+    return report
+
+
+def publish_outputs(local: str, output: str, owned: Sequence[str]) -> None:
+    """Upload a finished run's outputs to an object store folder, replacing the previous run's (only the names this
+    job owns). The completion marker goes first and comes back last: a reader never takes a mix of two runs."""
+    marker = storage.join(output, storage.COMPLETE_MARKER)
+    storage.remove(marker)
+    new = set(os.listdir(local))
+    for name in storage.listdir(output):
+        if name not in new and any(fnmatch.fnmatch(name, pattern) for pattern in owned):
+            storage.remove_tree(storage.join(output, name))
+    for name in sorted(new):
+        source, target = os.path.join(local, name), storage.join(output, name)
+        if os.path.isdir(source):
+            storage.remove_tree(target)
+            storage.upload_folder(source, target)
+        else:
+            storage.copy_file(source, target)
+    storage.write_text(marker, "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except storage.StorageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     written = report["written"]
     reasons = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
     print(f"wrote {written['train']} train and {written['eval']} eval clips "

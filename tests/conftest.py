@@ -1,6 +1,7 @@
 """Shared pytest setup: quiet TensorFlow and import the repository's packages from the checkout."""
 
 import atexit
+import json
 import os
 import pathlib
 import sys
@@ -21,7 +22,9 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import shutil  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
+import time  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -60,13 +63,24 @@ PIPELINE_CLIPS = 6
 
 
 @pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory) -> dict:
-    """`python -m pipelines.kubeflow run-local` once, end to end on a few clips and two training steps; its outputs
-    (trained model_dir, evaluation folder, exported SavedModel) serve the evaluation, export and pipeline tests."""
+def pipeline_run(tmp_path_factory, object_store) -> dict:
+    """`python -m pipelines.kubeflow run-local` once, end to end on a few clips and two training steps, with its
+    checkpoints and serving folder on the object store as on a cluster; its outputs (trained model_dir, evaluation
+    folder, exported SavedModel, downloaded) serve the evaluation, export and pipeline tests.
+
+    serving_dir holds a model promoted earlier (version 1, every metric poor): the gate must find it and compare."""
+    from tacotron import storage
+
     corpus = first_clips(PIPELINE_CLIPS, tmp_path_factory.mktemp("corpus6"))
     workdir = tmp_path_factory.mktemp("pipeline")
+    store = "s3://tacotron/pipeline"
+    storage.write_text(f"{store}/serving/1/metrics.json", json.dumps(
+        {"step": 1, "free_running": {"failure_rate": 1.0, "mcd_dtw_db": 99.0, "alignment_score": 0.0},
+         "teacher_forced": {"loss": 99.0}}))
+    storage.write_text(f"{store}/serving/1/{storage.COMPLETE_MARKER}", "")
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.kubeflow", "run-local", "--corpus", str(corpus), "--workdir", str(workdir),
+         "--param", f"checkpoint_root={store}/checkpoints", "--param", f"serving_dir={store}/serving",
          "--param", "steps=2", "--param", "eval_fraction=0.3", "--param", "max_failure_rate=1.0",
          # Two training steps cannot speak: switch off the gate's speaking checks so the export runs.
          "--param", "min_sentence_identification=0", "--param", "min_length_ratio=0", "--param", "max_length_ratio=0",
@@ -79,14 +93,63 @@ def pipeline_run(tmp_path_factory) -> dict:
     assert result.returncode == 0, result.stderr[-4000:]
     printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     (run_root,) = (workdir / "pipeline_root").glob("tacotron-8khz-*")
+    exported = None
+    if "exported model" in printed:
+        exported = workdir / "exported"
+        with storage.local_folder(printed["exported model"]) as local:
+            shutil.copytree(local, exported)
     return {
         "result": result,
         "workdir": workdir,
         "corpus": corpus,
+        "store": store,
         "report": pathlib.Path(printed["report"]),
-        "exported": pathlib.Path(printed["exported model"]) if "exported model" in printed else None,
+        "exported_url": printed.get("exported model"),
+        "exported": exported,
         "data": run_root / "preprocess" / "data",
         "data_report": run_root / "preprocess" / "report",
         "model_dir": run_root / "train" / "model",
         "evaluation": run_root / "evaluate" / "evaluation",
     }
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> dict:
+    """An S3-compatible server on loopback (moto in server mode) with one bucket, "tacotron"; yields the AWS_*
+    variables that point every client at it, as a user's MinIO or AWS settings would. Set in this process too."""
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("moto") / "server.log", "w")  # noqa: SIM115  (open while the server runs)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    variables = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(variables["AWS_ENDPOINT_URL"], timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, "the moto server did not start"
+                time.sleep(0.1)
+        saved = {k: os.environ.get(k) for k in variables}
+        os.environ.update(variables)
+        urllib.request.urlopen(urllib.request.Request(f"{variables['AWS_ENDPOINT_URL']}/tacotron", method="PUT"))
+        yield variables
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -3,7 +3,6 @@ pipeline run end to end on this machine through kfp.local."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import pathlib
@@ -12,6 +11,8 @@ import sys
 
 import pytest
 import yaml
+
+from tacotron import storage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -75,6 +76,22 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
     assert tasks["train"]["inputs"]["parameters"]["backend"] == {"componentInputParameter": "train_backend"}
 
 
+def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_kept(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    result = kubeflow("compile", "--output", path, "--pvc", "tacotron-models:/mnt/models")
+    assert result.returncode == 0, result.stderr[-3000:]
+    platform = yaml.safe_load_all(path.read_text())
+    executors = [doc for doc in platform if "platforms" in doc][0]["platforms"]["kubernetes"]["deploymentSpec"]
+    mounts = {name: spec["pvcMount"] for name, spec in executors["executors"].items()}
+    # Training writes checkpoints, the gate reads the promoted model's metrics, export pushes the model.
+    assert set(mounts) == {"exec-train", "exec-gate", "exec-export"}
+    for mount in mounts.values():
+        assert mount == [{"constant": "tacotron-models", "mountPath": "/mnt/models",
+                          "pvcNameParameter": {"runtimeValue": {"constant": "tacotron-models"}}}]
+    refused = kubeflow("compile", "--output", path, "--pvc", "Bad_Claim:relative")
+    assert refused.returncode == 2 and "--pvc 'Bad_Claim:relative'" in refused.stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -102,12 +119,17 @@ def test_run_local_runs_the_whole_pipeline(pipeline_run):
     assert "Preprocessing data report" in pipeline_run["data_report"].read_text()
     metrics = json.loads((pipeline_run["evaluation"] / "metrics.json").read_text())
     assert metrics["step"] == 2 and metrics["utterances"] >= 1
-    # Checkpoints in the persistent folder, keyed by the run; the exported model pushed with its metrics.
-    assert glob.glob(str(workdir / "checkpoints" / "*" / "checkpoints" / "ckpt-00000002.json"))
+    # Checkpoints in the persistent folder on the store, keyed by the run; the exported model pushed there with its
+    # metrics, complete; the gate compared with the model promoted before.
+    store = pipeline_run["store"]
+    (run_key,) = storage.listdir(f"{store}/checkpoints")
+    assert "ckpt-00000002.json" in storage.listdir(f"{store}/checkpoints/{run_key}/checkpoints")
+    assert pipeline_run["exported_url"] == f"{store}/serving/2" and storage.is_complete(f"{store}/serving/2")
     exported = pipeline_run["exported"]
-    assert exported == workdir / "serving" / "2"
     assert json.loads((exported / "metrics.json").read_text())["step"] == 2
-    assert "gate: passed" in pipeline_run["result"].stdout + pipeline_run["result"].stderr
+    log = pipeline_run["result"].stdout + pipeline_run["result"].stderr
+    assert f"gate: baseline {store}/serving/1/metrics.json" in log and "gate: passed" in log
+    assert not (workdir / "s3:").exists() and not (REPO / "s3:").exists()
     load = subprocess.run(
         [sys.executable, "-c", "import sys, tensorflow as tf; m = tf.saved_model.load(sys.argv[1]); "
          "print(sorted(m.signatures))", str(exported)],

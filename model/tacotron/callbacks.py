@@ -6,12 +6,13 @@ import json
 import math
 import os
 import signal
+import tempfile
 import time
 
 import keras
 import numpy as np
 
-from tacotron import audio
+from tacotron import audio, storage
 
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
@@ -27,45 +28,42 @@ class TrainingError(Exception):
 def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
     """(step, weights path) of every complete checkpoint, oldest first. A checkpoint is complete once its .json exists,
     which is written after the weights (a kill -9 mid-save leaves no .json, so that checkpoint is ignored)."""
-    folder = os.path.join(model_dir, CHECKPOINT_DIR)
-    if not os.path.isdir(folder):
-        return []
+    folder = storage.join(model_dir, CHECKPOINT_DIR)
+    names = set(storage.listdir(folder))
     found = []
-    for name in os.listdir(folder):
+    for name in names:
         if name.startswith("ckpt-") and name.endswith(".json"):
             stem = name[: -len(".json")]
-            weights = os.path.join(folder, stem + ".weights.h5")
-            if os.path.exists(weights):
-                found.append((int(stem.split("-")[1]), weights))
+            if stem + ".weights.h5" in names:
+                found.append((int(stem.split("-")[1]), storage.join(folder, stem + ".weights.h5")))
     return sorted(found)
-
-
-def read_checkpoint_meta(weights_path: str) -> dict:
-    with open(weights_path[: -len(".weights.h5")] + ".json") as f:
-        return json.load(f)
 
 
 class Checkpointer(keras.callbacks.Callback):
     """Saves model + optimizer + step every `every` steps, when SIGTERM arrives (Kubernetes preemption) and at the end.
 
-    Writes go to a temporary name and are renamed into place, then the .json marker is written: a crash at any point
-    leaves the previous checkpoints loadable. Only the newest `keep` are kept.
+    The weights are written to a scratch file and published in one step (tacotron.storage), then the .json marker is
+    written: a crash, a full disk or a lost store at any point leaves the previous checkpoints loadable. Only the
+    newest `keep` are kept. With a `lease`, nothing is saved once another trainer has taken the model_dir over.
     """
 
-    def __init__(self, model_dir: str, start_step: int, every: int, keep: int, extra_meta: dict | None = None):
+    def __init__(self, model_dir: str, start_step: int, every: int, keep: int, extra_meta: dict | None = None,
+                 lease=None):
         super().__init__()
-        self.folder = os.path.join(model_dir, CHECKPOINT_DIR)
+        self.folder = storage.join(model_dir, CHECKPOINT_DIR)
+        self.model_dir = model_dir
         self.step = start_step
         self.every = every
         self.keep = max(keep, 1)
         self.extra_meta = extra_meta or {}
+        self.lease = lease
         self.preempted = False
         self.bad_streak = 0  # set by NonFiniteGuard; no periodic save while steps are failing
         self.last_saved = start_step
         self._previous_handler = None
 
     def on_train_begin(self, logs=None):
-        os.makedirs(self.folder, exist_ok=True)
+        storage.makedirs(self.folder)
         self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _on_sigterm(self, signum, frame):
@@ -81,23 +79,29 @@ class Checkpointer(keras.callbacks.Callback):
             self.save()
 
     def on_train_end(self, logs=None):
+        signal.signal(signal.SIGTERM, self._previous_handler or signal.SIG_DFL)
         if self.step != self.last_saved and self.bad_streak == 0:
             self.save()
-        signal.signal(signal.SIGTERM, self._previous_handler or signal.SIG_DFL)
 
     def save(self) -> str:
-        stem = os.path.join(self.folder, f"ckpt-{self.step:08d}")
-        tmp = stem + ".tmp.weights.h5"
-        self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, stem + ".weights.h5")
+        if self.lease is not None and self.lease.lost:
+            raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
+        stem = storage.join(self.folder, f"ckpt-{self.step:08d}")
+        scratch = storage.scratch_path(stem + ".weights.h5")
+        try:
+            self.model.save_weights(scratch, overwrite=True)
+        except Exception as e:
+            # h5py reports a full disk as OSError or RuntimeError, half-way through a file.
+            if os.path.exists(scratch):
+                os.remove(scratch)
+            raise storage.StorageError(f"checkpoint {stem}.weights.h5: {storage.cause(e)}") from None
+        storage.publish_file(scratch, stem + ".weights.h5")
         meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
-        with open(stem + ".json.tmp", "w") as f:
-            json.dump(meta, f)
-        os.replace(stem + ".json.tmp", stem + ".json")
+        storage.write_text(stem + ".json", json.dumps(meta))
         self.last_saved = self.step
-        for _, old in list_checkpoints(os.path.dirname(self.folder))[: -self.keep]:
-            os.remove(old[: -len(".weights.h5")] + ".json")
-            os.remove(old)
+        for _, old in list_checkpoints(self.model_dir)[: -self.keep]:
+            storage.remove(old[: -len(".weights.h5")] + ".json")
+            storage.remove(old)
         return stem + ".weights.h5"
 
 
@@ -105,7 +109,8 @@ def restore_latest(model: keras.Model, model_dir: str) -> int:
     """Load the newest loadable checkpoint into a built, compiled model; returns its step (0 when there is none)."""
     for step, path in reversed(list_checkpoints(model_dir)):
         try:
-            model.load_weights(path)
+            with storage.local_file(path) as local:
+                model.load_weights(local)
         except (OSError, ValueError) as e:
             print(f"warning: checkpoint {path} is unreadable ({e}); trying an older one", flush=True)
             continue
@@ -210,7 +215,7 @@ class MetricsLogger(keras.callbacks.Callback):
         writer=None,
     ):
         super().__init__()
-        self.path = os.path.join(model_dir, METRICS_FILE)
+        self.path = storage.join(model_dir, METRICS_FILE)
         self.step = start_step
         self.start_step = start_step
         self.total_steps = total_steps
@@ -295,21 +300,19 @@ class MetricsLogger(keras.callbacks.Callback):
 
     def write(self, row: dict):
         """Append one row to metrics.jsonl."""
-        with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        storage.append_text(self.path, json.dumps(row) + "\n")
 
 
 def _first_aligned_step(path: str) -> int | None:
-    if not os.path.exists(path):
+    if not storage.exists(path):
         return None
-    with open(path) as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by kill -9
-                continue
-            if row.get("event") == "aligned":
-                return int(row["step"])
+    for line in storage.read_text(path).splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by kill -9
+            continue
+        if row.get("event") == "aligned":
+            return int(row["step"])
     return None
 
 
@@ -419,26 +422,46 @@ def to_image(matrix: np.ndarray) -> np.ndarray:
 
 
 class TensorBoardWriter:
-    """Scalars, images and audio at the true global step (so resumed runs continue the same curves)."""
+    """Scalars, images and audio at the true global step (so resumed runs continue the same curves).
+
+    TensorFlow's summary writer cannot write to s3://: for a URL it writes into a local folder whose event files are
+    uploaded after every flush.
+    """
 
     def __init__(self, log_dir: str):
         import tensorflow as tf
 
         self.tf = tf
-        self.writer = tf.summary.create_file_writer(log_dir)
+        self.log_dir = log_dir
+        self.local = tempfile.mkdtemp(prefix="tensorboard-") if storage.is_url(log_dir) else log_dir
+        try:
+            self.writer = tf.summary.create_file_writer(self.local)
+        except Exception as e:  # a TensorFlow OpError when the events file cannot be created (full, read-only)
+            raise storage.StorageError(f"{log_dir}: cannot write TensorBoard events ({storage.cause(e)})") from None
 
     def scalars(self, step: int, values: dict[str, float]):
         with self.writer.as_default(step=step):
             for name, value in values.items():
                 self.tf.summary.scalar(name, value)
-        self.writer.flush()
+        self._flush()
 
     def image(self, step: int, name: str, image: np.ndarray):
         with self.writer.as_default(step=step):
             self.tf.summary.image(name, image[None])
-        self.writer.flush()
+        self._flush()
 
     def audio(self, step: int, name: str, wav: np.ndarray, sample_rate: int):
         with self.writer.as_default(step=step):
             self.tf.summary.audio(name, wav.astype(np.float32)[None, :, None], sample_rate)
-        self.writer.flush()
+        self._flush()
+
+    def _flush(self):
+        try:
+            self.writer.flush()
+        except Exception as e:
+            raise storage.StorageError(
+                f"{self.log_dir}: cannot write TensorBoard events ({storage.cause(e)})"
+            ) from None
+        if self.local != self.log_dir:
+            for name in os.listdir(self.local):
+                storage.copy_file(os.path.join(self.local, name), storage.join(self.log_dir, name))

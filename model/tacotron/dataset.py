@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
 
-from tacotron import features
+from tacotron import features, storage
 from tacotron.audio import AudioConfig
 
 # Features a batch carries into the model (strings stay out: JAX cannot hold them).
@@ -18,6 +20,17 @@ MODEL_FEATURES = (features.TEXT_IDS, features.TEXT_LENGTH, features.MEL, feature
 
 class DataError(Exception):
     """The --data folder is missing, empty, or not what the preprocessing job writes."""
+
+
+@contextlib.contextmanager
+def local_data(data_dir: str) -> Iterator[str]:
+    """The data folder as a local folder (tf.data cannot read s3://): itself, or a download of a URL folder that a
+    preprocessing run finished publishing."""
+    if storage.is_url(data_dir) and not storage.is_complete(data_dir):
+        raise DataError(f"--data {data_dir}: not a finished preprocessing output (no {storage.COMPLETE_MARKER} "
+                        "marker: the run that writes it did not complete)")
+    with storage.local_folder(data_dir) as local:
+        yield local
 
 
 @dataclasses.dataclass(frozen=True)

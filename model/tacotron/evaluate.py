@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,8 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tacotron import gate as gate_lib  # noqa: E402
-from tacotron import listening  # noqa: E402
+from tacotron import listening, storage  # noqa: E402
+from tacotron.synthesis import ModelError, local_model_dir  # noqa: E402
 
 # Teacher-forced: the model reads the recorded frames, as in training.
 TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy",
@@ -171,14 +173,14 @@ def read_training_log(model_dir: str) -> list[dict]:
     """The rows of model_dir/metrics.jsonl (empty when there is none; a torn last line is skipped)."""
     rows = []
     try:
-        with open(os.path.join(model_dir, "metrics.jsonl")) as f:
-            for line in f:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    except OSError:
+        lines = storage.read_text(storage.join(model_dir, "metrics.jsonl")).splitlines()
+    except storage.StorageError:
         return []
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
     return rows
 
 
@@ -209,26 +211,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: evaluated (and the gate passed, when asked); 1: the gate failed; 2: bad input."""
     args = parse_args(argv)
+    from tacotron import dataset
+
+    try:
+        storage.check_writable(args.output)
+    except storage.StorageError as e:
+        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
+        return 2
     try:
         if args.batch_size < 1:
             raise EvaluationError(f"--batch_size must be at least 1, got {args.batch_size}")
         thresholds = gate_lib.thresholds_from(args)
         baseline = gate_lib.read_metrics(args.baseline) if args.baseline else None
-        result, page = evaluate(args.data, args.model_dir, args.output, args.batch_size, tuple(args.gin_param))
-        # The gate applies when asked for (any of its flags); the verdict is always written.
-        gated = any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS)
-        reasons = gate_lib.check(result, thresholds, baseline) if gated else []
-    except (EvaluationError, ValueError) as e:
+        with contextlib.ExitStack() as staged:
+            # A URL model_dir or data folder is read from a local download; a URL output is published when done.
+            model_dir = staged.enter_context(local_model_dir(args.model_dir))
+            data = staged.enter_context(dataset.local_data(args.data))
+            output = staged.enter_context(storage.local_output(args.output))
+            result, page = evaluate(data, model_dir, output, args.batch_size, tuple(args.gin_param))
+            result.update(model_dir=args.model_dir, data_dir=args.data)
+            # The gate applies when asked for (any of its flags); the verdict is always written.
+            gated = any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS)
+            reasons = gate_lib.check(result, thresholds, baseline) if gated else []
+            result["verdict"] = gate_lib.verdict(result)[1]
+            if gated:
+                result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
+            write_outputs(output, result, page)
+    except (EvaluationError, ValueError, ModelError, dataset.DataError) as e:
         print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
         return 2
-    result["verdict"] = gate_lib.verdict(result)[1]
-    if gated:
-        result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
-    write_outputs(args.output, result, page)
+    except storage.StorageError as e:
+        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
+        return 1
     summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
     print(json.dumps(summary), flush=True)
     print(result["verdict"], flush=True)
-    print(f"report: {os.path.join(args.output, 'report.html')}", flush=True)
+    print(f"report: {storage.join(args.output, 'report.html')}", flush=True)
     if reasons:
         print("tacotron-evaluate: gate failed: " + "; ".join(reasons), file=sys.stderr)
         return 1

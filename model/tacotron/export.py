@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import sys
+import tempfile
+
+from tacotron import storage
 
 SIGNATURE = "serving_default"
 EXPORT_INFO = "export_info.json"
@@ -60,44 +63,44 @@ def build_module(loaded, synthesis, audio_config):
 
 
 def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
-    """Write the SavedModel of model_dir's newest checkpoint to output_dir (replaced only once complete)."""
+    """Write the SavedModel of model_dir's newest checkpoint to output_dir (replaced only once complete); either may
+    be a URL."""
     import tensorflow as tf
 
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
-    from tacotron.synthesis import ModelError, load_model
+    from tacotron.synthesis import ModelError, load_model, local_model_dir
 
-    try:
-        loaded = load_model(model_dir, gin_params)
-    except ModelError as e:
-        raise ExportError(str(e)) from None
-    synthesis, audio_config = SynthesisConfig(), AudioConfig()
-    module = build_module(loaded, synthesis, audio_config)
-    info = {
-        "step": loaded.step,
-        "model_dir": os.path.abspath(model_dir),
-        "sample_rate": audio_config.sample_rate,
-        "signature": SIGNATURE,
-        "inputs": {"text": "string [N]"},
-        "outputs": {"waveform": "float32 [N, samples]", "length": "int32 [N]", "stopped": "bool [N]",
-                    "normalized_text": "string [N]"},
-        "model": loaded.config.to_dict(),
-        "synthesis": synthesis.to_dict(),
-    }
-    # Written beside, then swapped in: an interrupted export never leaves a half-written model at --output.
-    staging = output_dir.rstrip("/") + ".partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    tf.saved_model.save(module, staging, signatures={SIGNATURE: module.synthesize})
-    with open(os.path.join(staging, EXPORT_INFO), "w") as f:
-        json.dump(info, f, indent=2)
-    if os.path.exists(output_dir):
-        shutil.rmtree(output_dir)
-    os.replace(staging, output_dir)
+    with contextlib.ExitStack() as stack:
+        try:
+            loaded = load_model(stack.enter_context(local_model_dir(model_dir)), gin_params)
+        except ModelError as e:
+            raise ExportError(str(e)) from None
+        synthesis, audio_config = SynthesisConfig(), AudioConfig()
+        module = build_module(loaded, synthesis, audio_config)
+        info = {
+            "step": loaded.step,
+            "model_dir": model_dir if storage.is_url(model_dir) else os.path.abspath(model_dir),
+            "sample_rate": audio_config.sample_rate,
+            "signature": SIGNATURE,
+            "inputs": {"text": "string [N]"},
+            "outputs": {"waveform": "float32 [N, samples]", "length": "int32 [N]", "stopped": "bool [N]",
+                        "normalized_text": "string [N]"},
+            "model": loaded.config.to_dict(),
+            "synthesis": synthesis.to_dict(),
+        }
+        # Written aside, then published: an interrupted export never leaves a half-written model at output_dir.
+        saved = os.path.join(stack.enter_context(tempfile.TemporaryDirectory(prefix="export-")), "saved_model")
+        tf.saved_model.save(module, saved, signatures={SIGNATURE: module.synthesize})
+        with open(os.path.join(saved, EXPORT_INFO), "w") as f:
+            json.dump(info, f, indent=2)
+        storage.publish_folder(saved, output_dir)
     return info
 
 
 def is_saved_model(path: str) -> bool:
-    return os.path.exists(os.path.join(path, "saved_model.pb"))
+    """A complete tacotron-export output (on an object store: its completion marker is there)."""
+    return storage.exists(storage.join(path, "saved_model.pb")) and storage.is_complete(path)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,15 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     if keras.backend.backend() != "tensorflow":
         print("tacotron-export: error: Keras was imported with another backend first", file=sys.stderr)
         return 2
-    if os.path.exists(args.output) and not is_saved_model(args.output) and os.listdir(args.output):
-        print(f"tacotron-export: error: --output {args.output!r} exists and is not a SavedModel; not overwriting it",
-              file=sys.stderr)
+    try:
+        storage.check_writable(args.output)
+    except storage.StorageError as e:
+        print(f"tacotron-export: error: {e}", file=sys.stderr)
         return 2
     try:
+        if storage.listdir(args.output) and not is_saved_model(args.output):
+            raise ExportError(f"--output {args.output!r} exists and is not a SavedModel; not overwriting it")
         info = export(args.model_dir, args.output, tuple(args.gin_param))
     except ExportError as e:
         print(f"tacotron-export: error: {e}", file=sys.stderr)
         return 2
+    except storage.StorageError as e:
+        print(f"tacotron-export: error: {e}", file=sys.stderr)
+        return 1
     print(f"exported step {info['step']} to {args.output}", flush=True)
     return 0
 

@@ -7,6 +7,8 @@ import dataclasses
 import json
 import sys
 
+from tacotron import storage
+
 # Metrics the gate reads from metrics.json, by section, and whether lower is better.
 GATED = {
     ("free_running", "sentence_identification"): False,
@@ -158,10 +160,9 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
 def read_metrics(path: str) -> dict:
     try:
-        with open(path) as f:
-            return json.load(f)
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+        return json.loads(storage.read_text(path))
+    except storage.StorageError as e:
+        raise ValueError(f"cannot read {e}") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not JSON: {e}") from None
 

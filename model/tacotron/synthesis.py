@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
-import shutil
 import warnings
+from collections.abc import Iterator
 
 import gin
 import numpy as np
 
-from tacotron import features, text
+from tacotron import features, storage, text
 from tacotron.audio import AudioConfig
 from tacotron.config import SynthesisConfig, TacotronConfig
 
@@ -33,13 +34,31 @@ class TextError(ValueError):
 
 def write_model_assets(data_dir: str, model_dir: str) -> None:
     """Copy the vocabulary and the normalization statistics from the data folder into model_dir/assets."""
-    target = os.path.join(model_dir, ASSETS_DIR)
-    os.makedirs(target, exist_ok=True)
+    target = storage.join(model_dir, ASSETS_DIR)
     for source in (
         os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME),
         os.path.join(data_dir, features.NORMALIZATION_FILE),
     ):
-        shutil.copyfile(source, os.path.join(target, os.path.basename(source)))
+        storage.copy_file(source, storage.join(target, os.path.basename(source)))
+
+
+@contextlib.contextmanager
+def local_model_dir(model_dir: str) -> Iterator[str]:
+    """The model_dir as a local folder: itself, or for a URL a download of what loading it needs (config, assets,
+    training log and the newest checkpoint, not the older ones)."""
+    from tacotron.callbacks import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
+
+    if not storage.is_url(model_dir):
+        yield model_dir
+        return
+    checkpoints = list_checkpoints(model_dir)
+    if not checkpoints or not storage.exists(storage.join(model_dir, "config.gin")):
+        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
+    stem = f"{CHECKPOINT_DIR}/{storage.basename(checkpoints[-1][1])[: -len('.weights.h5')]}"
+    names = ["config.gin", ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
+    names += [METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else []
+    with storage.local_folder(model_dir, names) as local:
+        yield local
 
 
 def vocabulary_file(model_dir: str) -> str:

@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 
+from tacotron import storage
+
 # Same default backend as training for model_dir checkpoints; a SavedModel always runs on TensorFlow.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -48,10 +50,10 @@ def output_paths(args: argparse.Namespace, count: int) -> list[str]:
         if not args.output.endswith(".wav"):
             raise SynthesisError(f"--output {args.output!r} must end in .wav")
         return [args.output]
-    if os.path.isfile(args.output):
+    if not storage.is_url(args.output) and os.path.isfile(args.output):
         raise SynthesisError(f"--output {args.output!r} is a file; with --text_file it names a folder")
     width = max(4, len(str(count)))
-    return [os.path.join(args.output, f"{i:0{width}d}.wav") for i in range(1, count + 1)]
+    return [storage.join(args.output, f"{i:0{width}d}.wav") for i in range(1, count + 1)]
 
 
 def prepare(texts: list[str], max_chars: int) -> list[list[str]]:
@@ -101,22 +103,23 @@ def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -
 
 
 def write_wav(path: str, wav: np.ndarray, sample_rate: int) -> None:
-    """Written under a temporary name and renamed: an interrupted run leaves no truncated WAV."""
+    """Written to a scratch file and published: an interrupted run leaves no truncated WAV."""
     import soundfile as sf
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".partial"
-    sf.write(tmp, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
+    if not storage.is_url(path):
+        storage.makedirs(os.path.dirname(os.path.abspath(path)))
+    scratch = storage.scratch_path(path)
+    sf.write(scratch, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+    storage.publish_file(scratch, path)
 
 
 def run(args: argparse.Namespace) -> list[str]:
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
     from tacotron.export import is_saved_model
-    from tacotron.synthesis import join_chunks
+    from tacotron.synthesis import ModelError, join_chunks, local_model_dir
 
-    if not os.path.isdir(args.model):
+    if not storage.isdir(args.model):
         raise SynthesisError(f"--model {args.model!r} is not a directory")
     texts = read_texts(args)
     paths = output_paths(args, len(texts))
@@ -124,10 +127,15 @@ def run(args: argparse.Namespace) -> list[str]:
     chunked = prepare(texts, synthesis.max_chars)
     if is_saved_model(args.model):
         flat = [chunk for chunks in chunked for chunk in chunks]
-        waves, stopped = synthesize_saved_model(args.model, flat, synthesis.batch_size)
+        with storage.local_folder(args.model) as local:
+            waves, stopped = synthesize_saved_model(local, flat, synthesis.batch_size)
         waves, stopped = join_chunks(waves, stopped, chunked, audio_config.sample_rate)
     else:
-        waves, stopped = synthesize_checkpoint(args.model, texts, tuple(args.gin_param))
+        try:
+            with local_model_dir(args.model) as local:
+                waves, stopped = synthesize_checkpoint(local, texts, tuple(args.gin_param))
+        except ModelError as e:
+            raise SynthesisError(f"--model: {e}") from None
     for path, wav, ok in zip(paths, waves, stopped, strict=True):
         if not ok:
             print(f"warning: {path}: decoding hit the length limit without the stop token (model undertrained?)",
@@ -155,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except SynthesisError as e:
         print(f"tacotron-synthesize: error: {e}", file=sys.stderr)
         return 2
+    except storage.StorageError as e:
+        print(f"tacotron-synthesize: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -61,6 +61,9 @@ class TrainConfig:
     evaluate_every: int = 0
     evaluate_utterances: int = 16
     max_bad_steps: int = 10
+    # One trainer per model_dir (tacotron.lease): a lease not renewed for this long is taken over, so a pod that was
+    # killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
+    lease_ttl_s: float = 120.0
 
 
 class UsageError(Exception):
@@ -157,11 +160,30 @@ def _has_chief() -> bool:
 
 def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: str | None = None) -> dict:
     """Train until global step `steps` (TrainConfig.steps when None), resuming from model_dir, or else starting from
-    the weights of `init_from` (tacotron.warm_start). Gin must be parsed."""
+    the weights of `init_from` (tacotron.warm_start). Gin must be parsed. Either folder may be a URL
+    (tacotron.storage); a URL data folder is downloaded first, since tf.data cannot read s3://."""
+    from tacotron import dataset, lease, storage
+
+    cfg = TrainConfig()
+    micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
+    # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op runs.
+    distribution = distribution_setup(cfg.batch_size, cfg.accumulation_steps)
+    with contextlib.ExitStack() as stack:
+        try:
+            storage.check_writable(model_dir)
+            local_data = stack.enter_context(dataset.local_data(data_dir))
+        except (storage.StorageError, dataset.DataError) as e:
+            raise UsageError(str(e)) from None
+        # The chief writes model_dir; the other workers of a multi-worker run only read it.
+        held = stack.enter_context(lease.hold(model_dir, cfg.lease_ttl_s)) if distribution[2] == 0 else None
+        return _train(local_data, model_dir, steps, init_from, distribution, held)
+
+
+def _train(data_dir: str, model_dir: str, steps: int | None, init_from: str | None, distribution, held_lease) -> dict:
     import keras
     import numpy as np
 
-    from tacotron import dataset
+    from tacotron import dataset, storage
     from tacotron.audio import AudioConfig
     from tacotron.callbacks import (
         Checkpointer,
@@ -189,8 +211,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
     if not isinstance(cfg.mixed_precision, bool):
         # gin takes any value; a string such as "false" would otherwise switch bf16 on.
         raise UsageError(f"gin: TrainConfig.mixed_precision must be True or False, got {cfg.mixed_precision!r}")
-    # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op runs.
-    strategy, replicas, task_index = distribution_setup(cfg.batch_size, cfg.accumulation_steps)
+    strategy, replicas, task_index = distribution
     is_chief = task_index == 0
     audio_config = AudioConfig()
     try:
@@ -258,8 +279,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
         start_step = restore_latest(model, model_dir)
         # Before model_dir is created: a model of another architecture is refused with nothing written.
         initialized_from = initialize(model, warm_source, model_dir, info.vocabulary, start_step)
-    os.makedirs(model_dir, exist_ok=True)
-    if keras.backend.backend() == "jax" and "://" not in model_dir:
+    storage.makedirs(model_dir)
+    if keras.backend.backend() == "jax" and not storage.is_url(model_dir):
         import jax
 
         # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
@@ -268,8 +289,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
         if not jax.config.jax_compilation_cache_dir:
             jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-    with open(os.path.join(model_dir, "config.gin"), "w") as f:
-        f.write(gin.config_str())
+    storage.write_text(storage.join(model_dir, "config.gin"), gin.config_str())
     # The vocabulary and normalization travel with the checkpoints: evaluation, synthesis and export need them.
     write_model_assets(data_dir, model_dir)
     summary = {
@@ -310,13 +330,14 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
         cfg.checkpoint_every,
         cfg.keep_checkpoints,
         {"data_seed": cfg.seed * 1_000_003 + start_step},
+        held_lease,
     )
     guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
     # Only the chief writes checkpoints, TensorBoard and model_dir/metrics.jsonl (shared storage, one writer);
     # other workers log to model_dir/worker-N.
-    log_dir = model_dir if is_chief else os.path.join(model_dir, f"worker-{task_index}")
-    os.makedirs(log_dir, exist_ok=True)
-    writer = TensorBoardWriter(os.path.join(model_dir, "tensorboard")) if is_chief else None
+    log_dir = model_dir if is_chief else storage.join(model_dir, f"worker-{task_index}")
+    storage.makedirs(log_dir)
+    writer = TensorBoardWriter(storage.join(model_dir, "tensorboard")) if is_chief else None
     logger = MetricsLogger(
         log_dir, start_step, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold, guard, writer
     )
@@ -342,8 +363,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
     callbacks = [EveryUpdate(callbacks, k)] if k > 1 else callbacks
     model.fit(train_data, epochs=1, steps_per_epoch=(total_steps - start_step) * k, callbacks=callbacks, verbose=0)
     if is_chief:
-        with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
-            f.write(gin.operative_config_str())
+        storage.write_text(storage.join(model_dir, "operative_config.gin"), gin.operative_config_str())
     if guard.failed_at is not None:
         last = max((s for s, _ in list_checkpoints(model_dir)), default=0)
         raise TrainingError(
@@ -393,6 +413,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from tacotron.callbacks import TrainingError
+    from tacotron.lease import LeaseHeld
+    from tacotron.storage import StorageError
     from tacotron.warm_start import WarmStartError
 
     try:
@@ -402,10 +424,10 @@ def main(argv: list[str] | None = None) -> int:
         # One seed for weight initialization and dropout, so that two runs with the same seed are the same run.
         keras.utils.set_random_seed(TrainConfig().seed)
         summary = train(args.data, args.model_dir, args.steps, args.init_from)
-    except (UsageError, WarmStartError) as e:
+    except (UsageError, WarmStartError, LeaseHeld) as e:
         print(f"tacotron-train: error: {e}", file=sys.stderr)
         return 2
-    except TrainingError as e:
+    except (TrainingError, StorageError) as e:
         print(f"tacotron-train: error: {e}", file=sys.stderr)
         return 1
     except Preempted as e:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import h5py
 
-from tacotron import text
+from tacotron import storage, text
 from tacotron.callbacks import CHECKPOINT_DIR, list_checkpoints
 from tacotron.synthesis import vocabulary_file
 
@@ -46,11 +46,10 @@ class Source:
 
 def read_record(model_dir: str) -> dict | None:
     """What model_dir was initialized from (None when it was not warm-started)."""
-    path = os.path.join(model_dir, RECORD_FILE)
-    if not os.path.exists(path):
+    path = storage.join(model_dir, RECORD_FILE)
+    if not storage.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    return json.loads(storage.read_text(path))
 
 
 def resolve(init_from: str, model_dir: str) -> Source | None:
@@ -160,9 +159,9 @@ def initialize(
     Returns what model_dir was initialized from (None when it was not).
     """
     if start_step or source is None:
-        if not start_step and os.path.exists(os.path.join(model_dir, RECORD_FILE)):
+        if not start_step:
             # A run that starts over without --init_from is not warm-started, whatever an earlier attempt was.
-            os.remove(os.path.join(model_dir, RECORD_FILE))
+            storage.remove(storage.join(model_dir, RECORD_FILE))
         return read_record(model_dir)
     with tempfile.TemporaryDirectory() as tmp:
         # What the fresh model would save (its step 0, its new optimizer state, its own seeds), with the learned
@@ -193,11 +192,7 @@ def initialize(
         "dropped_characters": dropped,
         "time": time.time(),
     }
-    os.makedirs(model_dir, exist_ok=True)
-    partial = os.path.join(model_dir, f"{RECORD_FILE}.{os.getpid()}.tmp")
-    with open(partial, "w") as f:
-        json.dump(record, f)
-    os.replace(partial, os.path.join(model_dir, RECORD_FILE))
+    storage.write_text(storage.join(model_dir, RECORD_FILE), json.dumps(record))
     shown = ", ".join(repr(c) for c in new_chars[:20]) + (" ..." if len(new_chars) > 20 else "")
     at = f" (step {source.step})" if source.step is not None else ""
     print(

@@ -1,0 +1,141 @@
+"""The commands with every folder on an S3 API (moto's server on loopback), as a Kubeflow user's MinIO holds them:
+preprocess, train (killed, resumed), evaluate, export and synthesize, each reading the previous one's output there."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tacotron import lease, storage
+from tests.conftest import TRAINING_CLIPS, first_clips
+from tests.test_train import SMALL
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# Evaluation of an untrained model: short decoding, few Griffin-Lim iterations (as the pipeline fixture does).
+QUICK_SYNTHESIS = ["--gin_param", "SynthesisConfig.griffin_lim_iters = 4",
+                   "--gin_param", "SynthesisConfig.max_frames_per_char = 3.0"]
+
+
+def command(*argv: str, timeout: int = 600, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def checkpoint_steps(model_dir: str) -> list[int]:
+    names = storage.listdir(storage.join(model_dir, "checkpoints"))
+    return sorted(int(n.split("-")[1].split(".")[0]) for n in names if n.startswith("ckpt-") and n.endswith(".json"))
+
+
+@pytest.fixture(scope="module")
+def root(object_store) -> str:
+    return f"s3://tacotron/{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def s3_data(root, tmp_path_factory) -> str:
+    corpus = f"{root}/corpus"
+    storage.upload_folder(str(first_clips(TRAINING_CLIPS, tmp_path_factory.mktemp("corpus"))), corpus)
+    data = f"{root}/data"
+    result = command("-m", "pipelines.preprocess", "--corpus", corpus, "--output", data, "--eval_fraction", "0.1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return data
+
+
+@pytest.fixture(scope="module")
+def s3_model(root, s3_data) -> str:
+    """Trained to s3://, killed with SIGKILL after its first checkpoint there, resumed from it."""
+    model_dir = f"{root}/model"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
+         "10000"], cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 400
+    while not checkpoint_steps(model_dir):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.time() < deadline, "no checkpoint on the store within 400 s"
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    newest = checkpoint_steps(model_dir)[-1]
+    # The killed trainer's lease is still there, but its holder is dead on this machine: the rerun takes it over.
+    assert lease.read(model_dir)["pid"] == process.pid
+    result = command("-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
+                     str(newest + 2))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resuming from step {newest}" in result.stdout
+    return model_dir
+
+
+def test_preprocessing_reads_the_corpus_from_and_publishes_to_the_store(s3_data, sample_data):
+    names = storage.listdir(s3_data)
+    assert storage.COMPLETE_MARKER in names
+    assert set(names) - {storage.COMPLETE_MARKER} == set(os.listdir(sample_data))
+    report = json.loads(storage.read_text(f"{s3_data}/report.json"))
+    assert report["written"] == json.loads((sample_data / "report.json").read_text())["written"]
+
+
+def test_training_resumes_from_checkpoints_on_the_store(s3_model):
+    assert checkpoint_steps(s3_model)[-1] >= 3
+    rows = [json.loads(line) for line in storage.read_text(f"{s3_model}/metrics.jsonl").splitlines()]
+    assert [r for r in rows if r.get("event") == "end"]
+    for name in ("config.gin", "operative_config.gin", "assets/characters", "assets/normalization.json"):
+        assert storage.exists(f"{s3_model}/{name}"), name
+    assert any(n.startswith("events.out.tfevents") for n in storage.listdir(f"{s3_model}/tensorboard"))
+    assert lease.read(s3_model) is None  # released at the end
+    assert not (REPO / "s3:").exists()  # no local folder made from a URL
+
+
+def test_evaluate_export_and_synthesize_on_the_store(s3_model, s3_data, root, tmp_path):
+    evaluation = f"{root}/evaluation"
+    result = command("-m", "tacotron.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
+                     *QUICK_SYNTHESIS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(storage.read_text(f"{evaluation}/metrics.json"))
+    assert metrics["model_dir"] == s3_model and metrics["step"] == checkpoint_steps(s3_model)[-1]
+    assert storage.is_complete(evaluation) and storage.exists(f"{evaluation}/report.html")
+
+    exported = f"{root}/exported"
+    result = command("-m", "tacotron.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert storage.is_complete(exported) and storage.exists(f"{exported}/saved_model.pb")
+
+    wav = f"{root}/hello.wav"
+    result = command("-m", "tacotron.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert storage.read_bytes(wav)[:4] == b"RIFF"
+
+
+def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):
+    model_dir = f"{root}/leased"
+    # This test process stands for a trainer that is alive and renewing.
+    storage.write_text(f"{model_dir}/{lease.LEASE_FILE}", json.dumps(
+        {"owner": "other", "host": os.uname().nodename, "pid": os.getpid(), "ttl_s": 120, "heartbeat": time.time()}))
+    result = command("-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps", "2")
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr and line.startswith("tacotron-train: error: ")
+    assert f"being trained by pid {os.getpid()}" in line and "expires in 1" in line
+    assert storage.listdir(model_dir) == [lease.LEASE_FILE]
+
+
+@pytest.mark.parametrize("model_dir, message", [
+    ("ram://probe/m", "unknown storage scheme 'ram'"),
+    ("s3://no-such-bucket/m", "bucket 'no-such-bucket' does not exist"),
+])
+def test_unusable_model_dir_urls_are_one_line_and_write_nothing(s3_data, model_dir, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir,
+                             "--steps", "2"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr and line.startswith("tacotron-train: error: ")
+    assert message in line
+    assert os.listdir(tmp_path) == []

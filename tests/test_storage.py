@@ -1,0 +1,167 @@
+"""tacotron.storage and tacotron.lease on local disk and on a real S3 API (moto's server on loopback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tacotron import lease, storage
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(params=["local", "s3"])
+def root(request, tmp_path) -> str:
+    """An empty folder on local disk or in the test bucket."""
+    if request.param == "local":
+        return str(tmp_path / "root")
+    request.getfixturevalue("object_store")
+    return f"s3://tacotron/{uuid.uuid4().hex}"
+
+
+def test_files_are_written_read_listed_and_removed(root):
+    path = storage.join(root, "sub", "a.txt")
+    storage.write_text(path, "one")
+    storage.append_text(path, "\ntwo")
+    assert storage.read_text(path) == "one\ntwo"
+    assert storage.exists(path) and storage.isdir(storage.join(root, "sub"))
+    storage.write_bytes(storage.join(root, "sub", "b.bin"), b"\0\1")
+    assert storage.listdir(storage.join(root, "sub")) == ["a.txt", "b.bin"]
+    assert storage.listdir(storage.join(root, "nothing")) == []
+    storage.remove(path)
+    storage.remove(path)  # a missing file is not an error
+    assert storage.listdir(storage.join(root, "sub")) == ["b.bin"]
+
+
+def test_a_published_folder_replaces_the_old_one_only_when_complete(root, tmp_path):
+    source = tmp_path / "source"
+    (source / "inner").mkdir(parents=True)
+    (source / "inner" / "x.bin").write_bytes(b"new")
+    target = storage.join(root, "published")
+    storage.write_text(storage.join(target, "stale.txt"), "old version")
+    storage.publish_folder(str(source), target)
+    assert storage.is_complete(target)
+    assert storage.read_bytes(storage.join(target, "inner", "x.bin")) == b"new"
+    assert not storage.exists(storage.join(target, "stale.txt"))
+    with storage.local_folder(target) as local:
+        assert open(os.path.join(local, "inner", "x.bin"), "rb").read() == b"new"
+
+
+def test_publish_file_moves_a_scratch_file_into_place(root):
+    path = storage.join(root, "ckpt.weights.h5")
+    storage.makedirs(root)
+    scratch = storage.scratch_path(path)
+    assert scratch.endswith(".weights.h5") and not storage.is_url(scratch)
+    with open(scratch, "wb") as f:
+        f.write(b"weights")
+    storage.publish_file(scratch, path)
+    assert not os.path.exists(scratch)
+    assert storage.read_bytes(path) == b"weights"
+
+
+def test_a_url_never_creates_a_local_folder(object_store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage.makedirs("s3://tacotron/never/local")
+    storage.write_text("s3://tacotron/never/local/x.txt", "x")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("foo://bucket/x", "unknown storage scheme 'foo'"),
+        ("s3://no-such-bucket/x", "bucket 'no-such-bucket' does not exist"),
+    ],
+)
+def test_unusable_urls_are_one_line(object_store, path, message):
+    with pytest.raises(storage.StorageError, match=message) as error:
+        storage.check_writable(path)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_credentials_are_one_line(object_store):
+    script = "from tacotron import storage\ntry:\n    storage.check_writable('s3://tacotron/x')\nexcept " \
+             "storage.StorageError as e:\n    print(e)"
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    variables.update(AWS_ENDPOINT_URL=object_store["AWS_ENDPOINT_URL"], AWS_EC2_METADATA_DISABLED="true",
+                     AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent")
+    result = subprocess.run([sys.executable, "-c", script], env=variables, capture_output=True, text=True,
+                            timeout=120, cwd=REPO)
+    assert result.stdout.strip().startswith("s3://tacotron/x: "), result.stdout + result.stderr[-2000:]
+    assert "credentials" in result.stdout.lower() and len(result.stdout.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_old_file(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        path = str(mount / "metrics.json")
+        storage.write_text(path, "old")
+        with pytest.raises(storage.StorageError, match="No space left on device") as error:
+            storage.write_bytes(path, b"x" * 200_000)
+        assert str(error.value).startswith(path)
+        assert storage.read_text(path) == "old"
+        assert os.listdir(mount) == ["metrics.json"]  # the scratch file is gone
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+# --- the lease ----------------------------------------------------------------------------------------------------
+
+
+def test_a_live_lease_refuses_a_second_holder_until_released(root):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom tacotron import lease\nwith lease.hold(sys.argv[1], 60):\n"
+         "    print('held', flush=True)\n    sys.stdin.readline()", root],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(lease.LeaseHeld, match=rf"being trained by pid {holder.pid} on .*expires in (59|60) s"):
+            lease.Lease(root, ttl_s=60).acquire()
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0 and lease.read(root) is None
+    with lease.hold(root, ttl_s=60):
+        assert lease.read(root)["pid"] == os.getpid()
+
+
+def test_a_stale_lease_is_taken_over(root):
+    # A holder on another machine that stopped renewing 2 minutes ago, with a 60 s lease.
+    storage.write_text(storage.join(root, lease.LEASE_FILE), json.dumps(
+        {"owner": "x", "host": "another-pod", "pid": 1, "ttl_s": 60, "heartbeat": time.time() - 120}))
+    with lease.hold(root, ttl_s=60) as held:
+        assert lease.read(root)["owner"] == held.record["owner"]
+
+
+def test_a_dead_holder_on_this_machine_does_not_block(root):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    storage.write_text(storage.join(root, lease.LEASE_FILE), json.dumps(
+        {"owner": "x", "host": socket.gethostname(), "pid": dead.pid, "ttl_s": 600, "heartbeat": time.time()}))
+    with lease.hold(root, ttl_s=60):
+        pass
+
+
+def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(tmp_path):
+    root = str(tmp_path)
+    held = lease.Lease(root, ttl_s=0.4)
+    held.acquire()
+    first = lease.read(root)["heartbeat"]
+    time.sleep(0.5)
+    assert lease.read(root)["heartbeat"] > first
+    storage.write_text(storage.join(root, lease.LEASE_FILE), json.dumps(
+        {"owner": "thief", "host": "another-pod", "pid": 1, "ttl_s": 60, "heartbeat": time.time()}))
+    time.sleep(0.3)
+    assert held.lost and "another-pod took over" in held.lost
+    held.release()
+    assert lease.read(root)["owner"] == "thief"  # released without removing the new holder's lease
