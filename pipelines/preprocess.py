@@ -130,6 +130,22 @@ def publish_outputs(local: str, output: str, owned: Sequence[str]) -> None:
     storage.write_text(marker, "")
 
 
+# Causes that are the disk's or the store's, not the job's: reported in one line, exit 1 (a retry may succeed).
+STORAGE_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied")
+
+
+def storage_fault(error: BaseException) -> str | None:
+    """The line naming the path and the cause of an error that is a storage fault, however deeply Beam and
+    TensorFlow wrapped it (a worker's exception reaches here as text inside a RuntimeError); None otherwise."""
+    while error is not None:
+        for line in reversed(str(error).splitlines()):
+            if any(fault in line for fault in STORAGE_FAULTS):
+                # "tensorflow...ResourceExhaustedError: PATH; No space left on device" -> "PATH: No space ..."
+                return line.split("Error: ", 1)[-1].strip().replace("; ", ": ")
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     try:
@@ -139,6 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except storage.StorageError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        fault = storage_fault(e)
+        if fault is None:
+            raise
+        print(f"error: {fault} (the previous output is kept)", file=sys.stderr)
         return 1
     written = report["written"]
     reasons = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"

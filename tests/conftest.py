@@ -1,6 +1,7 @@
 """Shared pytest setup: quiet TensorFlow and import the repository's packages from the checkout."""
 
 import atexit
+import contextlib
 import json
 import os
 import pathlib
@@ -113,43 +114,50 @@ def pipeline_run(tmp_path_factory, object_store) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def object_store(tmp_path_factory) -> dict:
-    """An S3-compatible server on loopback (moto in server mode) with one bucket, "tacotron"; yields the AWS_*
-    variables that point every client at it, as a user's MinIO or AWS settings would. Set in this process too."""
+@contextlib.contextmanager
+def s3_server(log_path: pathlib.Path):
+    """An S3-compatible server on loopback (moto in server mode) with one bucket, "tacotron"; yields the server
+    process and the AWS_* variables that point every client at it, as a user's MinIO or AWS settings would."""
     import urllib.request
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("moto") / "server.log", "w")  # noqa: SIM115  (open while the server runs)
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    variables = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(variables["AWS_ENDPOINT_URL"], timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, "the moto server did not start"
-                time.sleep(0.1)
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                  stdout=log, stderr=subprocess.STDOUT)
+        variables = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(variables["AWS_ENDPOINT_URL"], timeout=1)
+                    break
+                except OSError:
+                    assert server.poll() is None and time.time() < deadline, "the moto server did not start"
+                    time.sleep(0.1)
+            urllib.request.urlopen(urllib.request.Request(f"{variables['AWS_ENDPOINT_URL']}/tacotron", method="PUT"))
+            yield server, variables
+        finally:
+            server.kill()
+            server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> dict:
+    """The session's loopback S3 server (s3_server); its AWS_* variables are set in this process too, and so reach
+    every command the tests start."""
+    with s3_server(tmp_path_factory.mktemp("moto") / "server.log") as (_, variables):
         saved = {k: os.environ.get(k) for k in variables}
         os.environ.update(variables)
-        urllib.request.urlopen(urllib.request.Request(f"{variables['AWS_ENDPOINT_URL']}/tacotron", method="PUT"))
         yield variables
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()

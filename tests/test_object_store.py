@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from tacotron import lease, storage
-from tests.conftest import TRAINING_CLIPS, first_clips
+from tests.conftest import TRAINING_CLIPS, first_clips, s3_server
 from tests.test_train import SMALL
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -126,6 +126,27 @@ def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):
     assert storage.listdir(model_dir) == [lease.LEASE_FILE]
 
 
+def test_a_store_that_goes_away_during_training_ends_in_one_line(sample_data, tmp_path):
+    with s3_server(tmp_path / "server.log") as (server, variables):
+        model_dir = "s3://tacotron/model"
+        environment = {**os.environ, **variables, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tacotron.train", "--data", str(sample_data), "--model_dir", model_dir, *SMALL,
+             "--steps", "10000"], cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        check = [sys.executable, "-c", "import sys\nfrom tacotron import storage\n"
+                 "print(any(n.endswith('.json') for n in storage.listdir(sys.argv[1] + '/checkpoints')))", model_dir]
+        deadline = time.time() + 400
+        while subprocess.run(check, env=environment, capture_output=True, text=True).stdout.strip() != "True":
+            assert process.poll() is None and time.time() < deadline, process.communicate()[1][-3000:]
+            time.sleep(1)
+        server.kill()
+        _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr[-3000:]
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith(f"tacotron-train: error: {model_dir}/") and "Could not connect" in line, line
+
+
 @pytest.mark.parametrize("model_dir, message", [
     ("ram://probe/m", "unknown storage scheme 'ram'"),
     ("s3://no-such-bucket/m", "bucket 'no-such-bucket' does not exist"),
@@ -139,3 +160,15 @@ def test_unusable_model_dir_urls_are_one_line_and_write_nothing(s3_data, model_d
     assert "Traceback" not in result.stderr and line.startswith("tacotron-train: error: ")
     assert message in line
     assert os.listdir(tmp_path) == []
+
+
+def test_a_data_folder_whose_upload_did_not_finish_is_refused(s3_data, root, tmp_path):
+    data = f"{root}/half-uploaded"
+    for name in storage.listdir(s3_data):
+        if name.startswith("train-"):
+            storage.copy_file(f"{s3_data}/{name}", f"{data}/{name}")
+    result = command("-m", "tacotron.train", "--data", data, "--model_dir", str(tmp_path / "model"), *SMALL,
+                     "--steps", "2")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "not a finished preprocessing output" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "model").exists()

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -70,13 +71,27 @@ def _read_lengths(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
         features.TEXT_LENGTH: tf.io.FixedLenFeature([], tf.int64),
     }
     n_frames, text_lengths = [], []
-    ds = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
-    for batch in ds.map(lambda s: tf.io.parse_example(s, spec)):
-        n_frames.append(batch[features.N_FRAMES].numpy())
-        text_lengths.append(batch[features.TEXT_LENGTH].numpy())
+    # File by file, so that a shard cut short or not of this schema is named.
+    for path in files:
+        ds = tf.data.TFRecordDataset(path, compression_type="GZIP").batch(1024)
+        try:
+            for batch in ds.map(lambda s: tf.io.parse_example(s, spec)):
+                n_frames.append(batch[features.N_FRAMES].numpy())
+                text_lengths.append(batch[features.TEXT_LENGTH].numpy())
+        except tf.errors.DataLossError as e:
+            raise DataError(f"{path} is cut short or corrupt ({_tf_cause(e)})") from None
+        except tf.errors.InvalidArgumentError as e:
+            raise DataError(f"{path}: records do not match the schema ({_tf_cause(e)})") from None
     if not n_frames:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(n_frames), np.concatenate(text_lengths)
+
+
+def _tf_cause(error: Exception) -> str:
+    """A TensorFlow error's message without the op, device and function names around it."""
+    message = str(getattr(error, "message", error)).strip().splitlines()[0]
+    message = re.sub(r"\{\{[^}]*\}\}\s*", "", message)
+    return re.sub(r"\s*\[Op:.*$", "", message).strip(" '")
 
 
 def read_texts(data_dir: str, split: str) -> list[str]:
@@ -113,11 +128,7 @@ def inspect_data(data_dir: str, config: AudioConfig = AudioConfig()) -> DataInfo
                 )
     n_frames, text_lengths = {}, {}
     for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX):
-        try:
-            n_frames[split], text_lengths[split] = _read_lengths(split_files(data_dir, split))
-        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
-            first_line = str(e).strip().splitlines()[0]
-            raise DataError(f"{split} records in {data_dir!r} do not match the schema: {first_line}") from None
+        n_frames[split], text_lengths[split] = _read_lengths(split_files(data_dir, split))
     if len(n_frames[features.TRAIN_PREFIX]) == 0:
         raise DataError(f"--data {data_dir!r}: the train split has no records")
     _check_spectrogram_shapes(data_dir, config)
