@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import pathlib
-import platform
 import shutil
 import sys
 import time
+
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -80,8 +80,7 @@ def measure(args: argparse.Namespace) -> None:
     # r as each config has it: --frames must be a multiple of every r in the plan (tiny has r=4).
     shapes = Shapes(args.frames, args.text_chars, VOCAB_SIZE, reduction_factor=None)
     result = {"benchmark": "gpu_throughput", "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                         f"{platform.python_version()}",
+              "machine": describe_machine(),
               "shapes": vars(shapes), "reference": DLE, "steps": args.steps, "warmup_steps": args.warmup_steps,
               "measurements": [], "skipped": [], "errors": [],
               "command": "KERAS_BACKEND=jax python benchmarks/gpu_throughput.py"

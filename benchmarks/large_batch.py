@@ -39,7 +39,6 @@ import json
 import math
 import os
 import pathlib
-import platform
 import shlex
 import shutil
 import statistics
@@ -48,6 +47,7 @@ import sys
 import threading
 import time
 
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -511,8 +511,7 @@ def main() -> None:
     result = {
         "benchmark": "large_batch",
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}, jax" + (f", {args.device_note}" if args.device_note else ""),
+        "machine": describe_machine() + ", jax" + (f", {args.device_note}" if args.device_note else ""),
         "command": "python benchmarks/large_batch.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:]),
         "config": args.config,
         "examples": args.examples,

@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from step_timing import Shapes, measure_ours, timing  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -416,8 +417,7 @@ def main() -> None:
                     torch_interop_threads=data["torch_interop_threads"])
     cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "") if pathlib.Path("/proc/cpuinfo").exists() else ""
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-               f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
+    machine = describe_machine() + (f", {args.device_note}" if args.device_note else "")
     measurements = [m for w in workers.values() for m in w["data"]["measurements"]]
     result = {
         "benchmark": "peer_throughput",

@@ -13,7 +13,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import re
 import shlex
 import shutil
@@ -21,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -68,8 +69,7 @@ def main() -> None:
                      if line.startswith("exported model: ")), None)
     verdict = next((line.split(": ", 1)[1] for line in result.stdout.splitlines()
                     if line.startswith("verdict: ")), "no verdict")
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-               f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
+    machine = describe_machine() + (f", {args.device_note}" if args.device_note else "")
     record = {
         "benchmark": "pipeline_local",
         "date": datetime.date.today().isoformat(),

@@ -19,12 +19,13 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample_corpus"
@@ -169,8 +170,7 @@ def main() -> None:
     result = {
         "benchmark": "preprocess",
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}",
+        "machine": describe_machine(),
         "clips": args.clips,
         "seconds": seconds,
         "clips_per_second": clips_per_second,

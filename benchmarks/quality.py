@@ -22,7 +22,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import shlex
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from sample_data import ensure_data  # noqa: E402  (benchmarks/ is on sys.path w
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "data"))
 import make_sample_corpus  # noqa: E402
+from machine import describe as describe_machine  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
@@ -262,8 +262,7 @@ def main() -> None:
     result = {
         "benchmark": "quality",
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}, jax",
+        "machine": describe_machine() + ", jax",
         "held_out_sentences": args.held_out,
         "runs": runs,
     }

@@ -3,6 +3,7 @@ checkpoint-sized upload, download and listing. Writes benchmarks/results/storage
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -14,7 +15,8 @@ import tempfile
 import time
 import urllib.request
 
-import machine  # benchmarks/ is on sys.path when a script runs
+from machine import append_row  # benchmarks/ is on sys.path when a script runs
+from machine import describe as describe_machine
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "storage_probe.json"
 SIZE = 9_307_696  # one tiny-config checkpoint (weights + optimizer state), bytes
@@ -50,6 +52,7 @@ def timed(fn) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args()
     server, _ = start_server()
     results = {}
     try:
@@ -92,10 +95,10 @@ def main() -> None:
         }
     finally:
         server.terminate()
-    results.update(bytes=SIZE, repeats=REPEATS, date=datetime.date.today().isoformat(), machine=machine.describe())
+    results.update(bytes=SIZE, repeats=REPEATS, date=datetime.date.today().isoformat(), machine=describe_machine())
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     beam, ours = results["beam_s3"], results["fsspec_s3fs"]
-    machine.append_row(
+    append_row(
         results["date"], "storage_probe", results["machine"],
         f"loopback S3 (moto), one {SIZE / 1e6:.1f} MB checkpoint, median of {REPEATS}: TensorFlow gfile "
         f"{results['tensorflow_gfile'].get('error', 'works')}; Beam S3 upload {beam['upload_s']:.3f} s, download "

@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import shlex
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ import sys
 import time
 
 import numpy as np
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -248,8 +248,7 @@ def main() -> None:
                   f", post-net {row['rtf_postnet']:.3f}), {gl}; {row['audio_s']:.1f} s audio; warm-up "
                   f"{row['first_pass_s']:.1f} s; load {row['load_1min_before']:.2f}->{row['load_1min_after']:.2f}",
                   flush=True)
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-               f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
+    machine = describe_machine() + (f", {args.device_note}" if args.device_note else "")
     result = {
         "benchmark": "synthesis",
         "date": datetime.date.today().isoformat(),

@@ -15,7 +15,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import shlex
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ import sys
 import tempfile
 import time
 
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -149,8 +149,7 @@ def main() -> None:
     finally:
         if temporary:
             shutil.rmtree(model_dir.parent, ignore_errors=True)
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-               f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
+    machine = describe_machine() + (f", {args.device_note}" if args.device_note else "")
     result = {
         "benchmark": "time_to_alignment",
         "date": datetime.date.today().isoformat(),

@@ -19,13 +19,13 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
 
+from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -434,8 +434,7 @@ def main() -> None:
                 print(error, file=sys.stderr, flush=True)
     if not workers:
         sys.exit("no measurements: " + " / ".join(errors))
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-               f"{platform.python_version()}" + (f", {args.device_note}" if args.device_note else ""))
+    machine = describe_machine() + (f", {args.device_note}" if args.device_note else "")
     result = {
         "benchmark": "train_throughput",
         "date": datetime.date.today().isoformat(),
