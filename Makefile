@@ -22,7 +22,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 test: lint
-	$(VENV)/bin/python -m pytest tests -q
+	$(VENV)/bin/python -m pytest tests -q -n 2 --dist loadfile
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/preprocess.py

@@ -192,10 +192,10 @@ def describe_data(data: pathlib.Path, config: str, runs: list[dict], args: argpa
     import numpy as np
 
     from tacotron import dataset, features, train
-    from tacotron.config import TacotronConfig
+    from tacotron.config import TacotronConfig, TrainConfig
 
     train.parse_gin([config], args.gin_param)
-    cfg, model = train.TrainConfig(), TacotronConfig()
+    cfg, model = TrainConfig(), TacotronConfig()
     info = dataset.inspect_data(str(data))
     buckets = dataset.make_buckets(np.concatenate(list(info.n_frames.values())),
                                    np.concatenate(list(info.text_lengths.values())), cfg.bucket_count,

@@ -67,11 +67,11 @@ def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_siz
 
     import tacotron
     from tacotron import features
-    from tacotron.config import LossConfig, TacotronConfig
+    from tacotron.config import LossConfig, TacotronConfig, TrainConfig
     from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
     from tacotron.model import Tacotron
     from tacotron.optimizers import make_optimizer
-    from tacotron.train import TrainConfig, parse_gin
+    from tacotron.train import parse_gin
 
     backend = keras.backend.backend()
     parse_gin([gin_file], gin_params)

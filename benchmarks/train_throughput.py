@@ -86,11 +86,11 @@ def run_worker(args: argparse.Namespace) -> None:
 
     from tacotron import dataset, features
     from tacotron.audio import AudioConfig
-    from tacotron.config import LossConfig, TacotronConfig
+    from tacotron.config import LossConfig, TacotronConfig, TrainConfig
     from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
     from tacotron.model import Tacotron
     from tacotron.optimizers import make_optimizer
-    from tacotron.train import TrainConfig, parse_gin
+    from tacotron.train import parse_gin
 
     backend = keras.backend.backend()
     if backend == "jax":

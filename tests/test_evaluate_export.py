@@ -1,4 +1,5 @@
-"""tacotron-evaluate, -gate, -export and -synthesize as users run them: subprocesses on a briefly trained tiny model."""
+"""run-local end to end, then tacotron-evaluate, -gate, -export and -synthesize as users run them, on its outputs: a
+briefly trained tiny model, its evaluation and its export pushed to the loopback object store."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tacotron import storage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # Short decoding and few Griffin-Lim iterations: an untrained model never stops, so it decodes to the limit.
@@ -48,6 +51,35 @@ def model_dir(pipeline_run) -> pathlib.Path:
 def evaluation(pipeline_run) -> pathlib.Path:
     """The pipeline's evaluate task output: tacotron-evaluate's folder."""
     return pipeline_run["evaluation"]
+
+
+def test_run_local_runs_the_whole_pipeline(pipeline_run):
+    """conftest's `pipeline_run`: run-local on a few clips, two training steps, asserted here stage by stage."""
+    workdir = pipeline_run["workdir"]
+    assert pipeline_run["report"].is_file()
+    assert "Tacotron evaluation: step 2" in pipeline_run["report"].read_text()
+    assert json.loads((pipeline_run["data"] / "report.json").read_text())["written"]["train"] >= 2
+    # The preprocess task's data report is its own HTML artifact.
+    assert "Preprocessing data report" in pipeline_run["data_report"].read_text()
+    metrics = json.loads((pipeline_run["evaluation"] / "metrics.json").read_text())
+    assert metrics["step"] == 2 and metrics["utterances"] >= 1
+    # Checkpoints in the persistent folder on the store, keyed by the run; the exported model pushed there with its
+    # metrics, complete; the gate compared with the model promoted before.
+    store = pipeline_run["store"]
+    (run_key,) = storage.listdir(f"{store}/checkpoints")
+    assert "ckpt-00000002.json" in storage.listdir(f"{store}/checkpoints/{run_key}/checkpoints")
+    assert pipeline_run["exported_url"] == f"{store}/serving/2" and storage.is_complete(f"{store}/serving/2")
+    exported = pipeline_run["exported"]
+    assert json.loads((exported / "metrics.json").read_text())["step"] == 2
+    log = pipeline_run["result"].stdout + pipeline_run["result"].stderr
+    assert f"gate: baseline {store}/serving/1/metrics.json" in log and "gate: passed" in log
+    assert not (workdir / "s3:").exists() and not (REPO / "s3:").exists()
+    load = subprocess.run(
+        [sys.executable, "-c", "import sys, tensorflow as tf; m = tf.saved_model.load(sys.argv[1]); "
+         "print(sorted(m.signatures))", str(exported)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert load.returncode == 0 and "serving_default" in load.stdout, load.stderr[-2000:]
 
 
 def test_evaluate_writes_metrics_report_and_media(evaluation, pipeline_run):
@@ -271,3 +303,14 @@ def test_text_file_with_an_unspeakable_line_writes_nothing(model_dir, tmp_path):
     folder = tmp_path / "out"
     assert synthesize.main(["--model", str(model_dir), "--text_file", str(lines), "--output", str(folder)]) == 2
     assert not folder.exists()
+
+
+def test_synthesize_from_the_model_the_pipeline_pushed_to_the_store(pipeline_run, tmp_path):
+    """run-local pushed its SavedModel to serving_dir on the loopback S3 server; read there, spoken there."""
+    exported = pipeline_run["exported_url"]
+    assert exported.startswith("s3://") and storage.is_complete(exported)
+    wav = f"{pipeline_run['store']}/hello.wav"
+    result = run("tacotron.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert storage.read_bytes(wav)[:4] == b"RIFF"
+    assert not (REPO / "s3:").exists()

@@ -90,6 +90,11 @@ def test_a_disk_that_fills_during_training_ends_in_one_line_and_keeps_the_checkp
                                text=True, timeout=300)
         assert again.returncode == 0, again.stderr[-3000:]
         assert f"checkpoint {weights} is unreadable" in again.stdout and f"resuming from step {newest}" in again.stdout
+        # Checkpoints rotate (the newest 2 kept), and a run already at its step count has nothing to do.
+        assert checkpoint_steps(model_dir)[-2:] == [newest + 1, newest + 2]
+        done = subprocess.run([*command, "--steps", str(newest + 2)], cwd=REPO, env=env(), capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0 and f"already at step {newest + 2}" in done.stdout, done.stderr[-3000:]
 
 
 def test_a_disk_that_fills_during_preprocessing_keeps_the_previous_output(tmp_path):

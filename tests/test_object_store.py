@@ -49,23 +49,44 @@ def s3_data(root, tmp_path_factory) -> str:
     return data
 
 
+def start_training(data: str, model_dir: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tacotron.train", "--data", data, "--model_dir", model_dir, *SMALL, "--steps", "10000"],
+        cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+
+
+def wait_for_checkpoint(model_dir: str, process: subprocess.Popen, after: int) -> int:
+    deadline = time.time() + 400
+    while not [s for s in checkpoint_steps(model_dir) if s > after]:
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.time() < deadline, f"no checkpoint after step {after} on the store within 400 s"
+        time.sleep(0.5)
+    return checkpoint_steps(model_dir)[-1]
+
+
 @pytest.fixture(scope="module")
 def s3_model(root, s3_data) -> str:
-    """Trained to s3://, killed with SIGKILL after its first checkpoint there, resumed from it."""
+    """Trained to s3://, preempted (SIGTERM), killed (SIGKILL) after a later checkpoint, and resumed each time from
+    the checkpoints on the store."""
     model_dir = f"{root}/model"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
-         "10000"], cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 400
-    while not checkpoint_steps(model_dir):
-        assert process.poll() is None, process.communicate()[1][-3000:]
-        assert time.time() < deadline, "no checkpoint on the store within 400 s"
-        time.sleep(0.5)
+    # Preemption: SIGTERM writes a checkpoint at the step reached, then exits 143 so that the pod is retried.
+    process = start_training(s3_data, model_dir)
+    periodic = wait_for_checkpoint(model_dir, process, after=0)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 143, stderr[-3000:]
+    saved = checkpoint_steps(model_dir)[-1]
+    assert saved >= periodic and json.loads(storage.read_text(f"{model_dir}/checkpoints/ckpt-{saved:08d}.json"))[
+        "preempted"]
+    assert lease.read(model_dir) is None  # released on the way out
+    # kill -9 gives no chance to save or release: the rerun resumes from the newest complete checkpoint, and takes
+    # over the lease of its holder, dead on this machine.
+    process = start_training(s3_data, model_dir)
+    wait_for_checkpoint(model_dir, process, after=saved)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     newest = checkpoint_steps(model_dir)[-1]
-    # The killed trainer's lease is still there, but its holder is dead on this machine: the rerun takes it over.
     assert lease.read(model_dir)["pid"] == process.pid
     result = command("-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
                      str(newest + 2))
@@ -93,7 +114,7 @@ def test_training_resumes_from_checkpoints_on_the_store(s3_model):
     assert not (REPO / "s3:").exists()  # no local folder made from a URL
 
 
-def test_evaluate_export_and_synthesize_on_the_store(s3_model, s3_data, root, tmp_path):
+def test_evaluate_on_the_store(s3_model, s3_data, root):
     evaluation = f"{root}/evaluation"
     result = command("-m", "tacotron.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
                      *QUICK_SYNTHESIS)
@@ -101,16 +122,6 @@ def test_evaluate_export_and_synthesize_on_the_store(s3_model, s3_data, root, tm
     metrics = json.loads(storage.read_text(f"{evaluation}/metrics.json"))
     assert metrics["model_dir"] == s3_model and metrics["step"] == checkpoint_steps(s3_model)[-1]
     assert storage.is_complete(evaluation) and storage.exists(f"{evaluation}/report.html")
-
-    exported = f"{root}/exported"
-    result = command("-m", "tacotron.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert storage.is_complete(exported) and storage.exists(f"{exported}/saved_model.pb")
-
-    wav = f"{root}/hello.wav"
-    result = command("-m", "tacotron.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert storage.read_bytes(wav)[:4] == b"RIFF"
 
 
 def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):
@@ -172,3 +183,15 @@ def test_a_data_folder_whose_upload_did_not_finish_is_refused(s3_data, root, tmp
     assert result.returncode == 2, result.stderr[-3000:]
     assert "not a finished preprocessing output" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "model").exists()
+
+
+def test_a_model_on_the_store_is_a_warm_start_source(s3_model, tmp_path):
+    from tacotron import warm_start
+
+    with warm_start.local_source(s3_model) as local:
+        source = warm_start.resolve(local, str(tmp_path / "new"))
+        assert source.step == checkpoint_steps(s3_model)[-1] and os.path.isfile(source.checkpoint)
+        assert " " in source.vocabulary
+    with pytest.raises(warm_start.WarmStartError, match="--init_from s3://tacotron/nothing"):
+        with warm_start.local_source("s3://tacotron/nothing"):
+            pass

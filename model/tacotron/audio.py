@@ -154,21 +154,6 @@ def spectrograms(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> tuple[
     return log_compress(mel, config), log_compress(magnitude, config)
 
 
-def mel_to_linear(mel_magnitude: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
-    """Approximate linear magnitudes [T, num_freq] from mel magnitudes [T, num_mels] (non-negative LS)."""
-    return librosa.feature.inverse.mel_to_stft(mel_magnitude.T, sr=config.sample_rate, n_fft=config.n_fft,
-                                               power=1.0, fmin=config.mel_fmin, fmax=config.mel_fmax).T
-
-
-def griffin_lim(linear_magnitude: np.ndarray, config: AudioConfig = AudioConfig(), n_iter: int = 60,
-                power: float = 1.5) -> np.ndarray:
-    """Waveform from linear magnitudes [T, num_freq]; `power` > 1 sharpens harmonics as in Tacotron."""
-    wav = librosa.griffinlim(linear_magnitude.T.astype(np.float32) ** power, n_iter=n_iter,
-                             hop_length=config.hop_length, win_length=config.win_length, n_fft=config.n_fft,
-                             window="hann", center=True, random_state=0)
-    return scipy.signal.lfilter([1.0], [1.0, -config.preemphasis], wav).astype(np.float32)
-
-
 def speech_level_dbfs(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> float:
     """How loud the clip's speech is: the 95th percentile of frame RMS, in dB relative to a full-scale amplitude.
 

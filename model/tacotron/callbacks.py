@@ -12,7 +12,7 @@ import time
 import keras
 import numpy as np
 
-from tacotron import audio, storage
+from tacotron import audio, storage, vocoder
 
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
@@ -408,9 +408,9 @@ class SampleWriter(keras.callbacks.Callback):
         self.writer.image(self.step, "alignment", to_image(alignments.T))
         self.writer.image(self.step, "mel_predicted_vs_target", to_image(np.concatenate([mel, target], axis=1).T))
         if self.audio_every and self.step % self.audio_every == 0:
-            n = int(self.batch["n_frames"][0])
-            linear = np.asarray(keras.ops.convert_to_numpy(out["linear"][0]))[:n] * self.linear_std + self.linear_mean
-            wav = audio.griffin_lim(audio.log_decompress(linear, self.audio_config), self.audio_config)
+            wav, length = vocoder.waveforms(out["linear"][:1], self.batch["n_frames"][:1], self.linear_mean,
+                                            self.linear_std, self.audio_config)
+            wav = np.asarray(keras.ops.convert_to_numpy(wav[0]))[: int(keras.ops.convert_to_numpy(length[0]))]
             self.writer.audio(self.step, "griffin_lim", wav, self.audio_config.sample_rate)
 
 

@@ -1,4 +1,4 @@
-"""The one model config object: every Tacotron hyperparameter, bindable from gin files."""
+"""Every config object, bindable from gin files: the model, its loss, synthesis and training."""
 
 from __future__ import annotations
 
@@ -98,3 +98,52 @@ class SynthesisConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train; the model itself is TacotronConfig, the loss LossConfig."""
+
+    steps: int = 100_000
+    # Examples per weight update, over all replicas, workers and accumulation steps: what the learning rate is scaled
+    # to, what `examples_per_sec` counts. Steps (steps, warmup_steps, decay_steps, log/checkpoint intervals, the
+    # logged step) count updates.
+    batch_size: int = 32
+    # Large batches (Goyal et al. 2017; You et al. 2019): the learning rate is tuned at reference_batch_size and
+    # scaled to batch_size by lr_scaling, after warmup_steps of linear warmup.
+    learning_rate: float = 1e-3
+    reference_batch_size: int = 32
+    lr_scaling: str = "sqrt"
+    warmup_steps: int = 1000
+    decay: str = "cosine"
+    decay_steps: int = 0  # 0: decay over the whole run (steps - warmup_steps)
+    min_learning_rate: float = 1e-5
+    optimizer: str = "adam"  # or "lamb"
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    # Gradient accumulation: each update averages the gradients of this many micro-batches of batch_size /
+    # accumulation_steps, run one after another: the memory of one micro-batch. Each micro-batch's loss is a mean
+    # over its own frames (as each replica's is on TensorFlow), and batch norm statistics span one micro-batch.
+    accumulation_steps: int = 1
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights and loss; JAX or TensorFlow, CPU too
+    jit_compile: bool = True  # XLA; the TensorFlow backend cannot compile the decoder's scan, so it ignores this
+    # Input pipeline.
+    bucket_count: int = 4
+    shuffle_buffer: int = 2048
+    seed: int = 0
+    # Visibility and safety.
+    log_every: int = 50
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    image_every: int = 500
+    audio_every: int = 2000
+    alignment_threshold: float = 0.5
+    # Free-running sentence identification on up to `evaluate_utterances` eval utterances every this many steps
+    # (0 = never): costs a compile and a few seconds each time, and is what says whether the model speaks.
+    evaluate_every: int = 0
+    evaluate_utterances: int = 16
+    max_bad_steps: int = 10
+    # One trainer per model_dir (tacotron.lease): a lease not renewed for this long is taken over, so a pod that was
+    # killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
+    lease_ttl_s: float = 120.0

@@ -99,7 +99,6 @@ def read_assets(model_dir: str) -> tuple[tuple[str, ...], dict[str, np.ndarray]]
 
 def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
     """Rebuild the model from model_dir/config.gin and load its newest checkpoint (no optimizer state)."""
-    import tacotron.train  # noqa: F401  (registers TrainConfig, which config.gin binds)
     from tacotron.callbacks import list_checkpoints
     from tacotron.model import Tacotron
 

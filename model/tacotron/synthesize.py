@@ -27,10 +27,9 @@ def read_texts(args: argparse.Namespace) -> list[str]:
         texts = [args.text]
     else:
         try:
-            with open(args.text_file, encoding="utf-8") as f:
-                texts = [line.strip() for line in f if line.strip()]
-        except OSError as e:
-            raise SynthesisError(f"--text_file {args.text_file!r}: {e.strerror}") from None
+            texts = [line.strip() for line in storage.read_text(args.text_file).splitlines() if line.strip()]
+        except storage.StorageError as e:
+            raise SynthesisError(f"--text_file {e}") from None
         except UnicodeDecodeError:
             raise SynthesisError(f"--text_file {args.text_file!r} is not UTF-8 text") from None
         if not texts:

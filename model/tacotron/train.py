@@ -16,54 +16,7 @@ import gin
 # docs/BENCHMARKS.md, benchmarks/train_throughput.py); KERAS_BACKEND=tensorflow selects the other.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-
-@gin.configurable
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """How to train; the model itself is TacotronConfig, the loss LossConfig."""
-
-    steps: int = 100_000
-    # Examples per weight update, over all replicas, workers and accumulation steps: what the learning rate is scaled
-    # to, what `examples_per_sec` counts. Steps (steps, warmup_steps, decay_steps, log/checkpoint intervals, the
-    # logged step) count updates.
-    batch_size: int = 32
-    # Large batches (Goyal et al. 2017; You et al. 2019): the learning rate is tuned at reference_batch_size and
-    # scaled to batch_size by lr_scaling, after warmup_steps of linear warmup.
-    learning_rate: float = 1e-3
-    reference_batch_size: int = 32
-    lr_scaling: str = "sqrt"
-    warmup_steps: int = 1000
-    decay: str = "cosine"
-    decay_steps: int = 0  # 0: decay over the whole run (steps - warmup_steps)
-    min_learning_rate: float = 1e-5
-    optimizer: str = "adam"  # or "lamb"
-    weight_decay: float = 0.0
-    clip_norm: float = 1.0
-    # Gradient accumulation: each update averages the gradients of this many micro-batches of batch_size /
-    # accumulation_steps, run one after another: the memory of one micro-batch. Each micro-batch's loss is a mean
-    # over its own frames (as each replica's is on TensorFlow), and batch norm statistics span one micro-batch.
-    accumulation_steps: int = 1
-    mixed_precision: bool = False  # bfloat16 compute, float32 weights and loss; JAX or TensorFlow, CPU too
-    jit_compile: bool = True  # XLA; the TensorFlow backend cannot compile the decoder's scan, so it ignores this
-    # Input pipeline.
-    bucket_count: int = 4
-    shuffle_buffer: int = 2048
-    seed: int = 0
-    # Visibility and safety.
-    log_every: int = 50
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    image_every: int = 500
-    audio_every: int = 2000
-    alignment_threshold: float = 0.5
-    # Free-running sentence identification on up to `evaluate_utterances` eval utterances every this many steps
-    # (0 = never): costs a compile and a few seconds each time, and is what says whether the model speaks.
-    evaluate_every: int = 0
-    evaluate_utterances: int = 16
-    max_bad_steps: int = 10
-    # One trainer per model_dir (tacotron.lease): a lease not renewed for this long is taken over, so a pod that was
-    # killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
-    lease_ttl_s: float = 120.0
+from tacotron.config import TrainConfig  # noqa: E402
 
 
 class UsageError(Exception):
@@ -87,8 +40,6 @@ def find_gin_file(name: str) -> str:
 
 
 def parse_gin(files: list[str], params: list[str]) -> None:
-    import tacotron.config  # noqa: F401  (registers TacotronConfig and LossConfig with gin)
-
     gin.clear_config()
     # Shipped configs `include` each other by bare name.
     gin.add_config_file_search_path(str(resources.files("tacotron.configs")))
@@ -162,7 +113,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
     """Train until global step `steps` (TrainConfig.steps when None), resuming from model_dir, or else starting from
     the weights of `init_from` (tacotron.warm_start). Gin must be parsed. Either folder may be a URL
     (tacotron.storage); a URL data folder is downloaded first, since tf.data cannot read s3://."""
-    from tacotron import dataset, lease, storage
+    from tacotron import dataset, lease, storage, warm_start
+    from tacotron.callbacks import list_checkpoints
 
     cfg = TrainConfig()
     micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
@@ -174,6 +126,8 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
             local_data = stack.enter_context(dataset.local_data(data_dir))
         except (storage.StorageError, dataset.DataError) as e:
             raise UsageError(str(e)) from None
+        if init_from and not list_checkpoints(model_dir):  # a resumed run never reads init_from (tacotron.warm_start)
+            init_from = stack.enter_context(warm_start.local_source(init_from))
         # The chief writes model_dir; the other workers of a multi-worker run only read it.
         held = stack.enter_context(lease.hold(model_dir, cfg.lease_ttl_s)) if distribution[2] == 0 else None
         return _train(local_data, model_dir, steps, init_from, distribution, held)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import h5py
 
 from tacotron import storage, text
 from tacotron.callbacks import CHECKPOINT_DIR, list_checkpoints
-from tacotron.synthesis import vocabulary_file
+from tacotron.synthesis import ModelError, vocabulary_file
 
 if TYPE_CHECKING:
     import keras
@@ -50,6 +51,29 @@ def read_record(model_dir: str) -> dict | None:
     if not storage.exists(path):
         return None
     return json.loads(storage.read_text(path))
+
+
+@contextlib.contextmanager
+def local_source(init_from: str) -> Iterator[str]:
+    """`init_from` as a local path: itself, or for a URL a download of what a warm start reads (its assets and its
+    newest checkpoint, or the one checkpoint named), since h5py reads local files only."""
+    from tacotron.synthesis import ASSETS_DIR, local_model_dir
+
+    if not storage.is_url(init_from):
+        yield init_from
+        return
+    try:
+        if not init_from.endswith(".weights.h5"):
+            with local_model_dir(init_from) as local:
+                yield local
+            return
+        folder = init_from.rsplit("/", 1)[0]
+        home = folder.rsplit("/", 1)[0] if storage.basename(folder) == CHECKPOINT_DIR else folder
+        relative = init_from[len(home) + 1 :]
+        with storage.local_folder(home, [ASSETS_DIR, relative]) as local:
+            yield os.path.join(local, relative)
+    except (storage.StorageError, ModelError) as e:
+        raise WarmStartError(f"--init_from {init_from}: {e}") from None
 
 
 def resolve(init_from: str, model_dir: str) -> Source | None:
