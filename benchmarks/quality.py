@@ -72,7 +72,7 @@ def load_held_out(folder: pathlib.Path, loaded) -> tuple[dict, list[str], list[n
     """The held-out set as one model batch (normalized like the training data), its texts, and the log mels of the
     minimal-pair recordings."""
     from tacotron import audio
-    from tacotron.synthesis import text_batch
+    from tacotron.inference import text_batch
 
     rows = [line.split("|") for line in (folder / "pairs.csv").read_text().splitlines() if line]
     texts = [row[1] for row in rows]
@@ -115,7 +115,8 @@ def minimal_pairs(utterances: list[dict], pair_mels: list[np.ndarray]) -> dict:
 def measure(model_dir: pathlib.Path, held_out: pathlib.Path) -> dict:
     """Free-running quality of the newest checkpoint on the held-out set (in a fresh process: see main)."""
     from tacotron import listening
-    from tacotron.synthesis import Synthesizer, load_model
+    from tacotron.inference import Synthesizer
+    from tacotron.model_dir import load_model
 
     loaded = load_model(str(model_dir))
     synthesizer = Synthesizer(loaded)

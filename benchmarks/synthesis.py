@@ -3,7 +3,7 @@
 RTF = synthesis wall time / seconds of audio produced (summed over the batch's utterances). The model is built from a
 shipped gin config with random weights; its stop token is disabled so that every utterance decodes to its step limit,
 which SynthesisConfig(max_frames_per_char=--frames_per_char, min_frames=0) sets to a realistic speaking rate (6 frames
-of 12.5 ms per character = 13 characters/s). Timing goes through tacotron.synthesis.Synthesizer, the compiled path
+of 12.5 ms per character = 13 characters/s). Timing goes through tacotron.inference.Synthesizer, the compiled path
 tacotron-synthesize runs: one warm-up pass (its time, compilation included, is reported as first_pass_s), then the
 median of --repeats passes. Batch 1 synthesizes the sentences one by one; batch B in batches of B.
 
@@ -82,8 +82,9 @@ def build_synthesizers(gin_file: str, vocabulary: tuple[str, ...], args: argpars
     from tacotron import text
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig, TacotronConfig
+    from tacotron.inference import Synthesizer
     from tacotron.model import Tacotron
-    from tacotron.synthesis import LoadedModel, Synthesizer
+    from tacotron.model_dir import LoadedModel
     from tacotron.train import parse_gin
 
     parse_gin([gin_file], [])
@@ -223,7 +224,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tacotron import text
     from tacotron.audio import AudioConfig
-    from tacotron.synthesis import text_batch
+    from tacotron.inference import text_batch
 
     vocabulary = tuple(text.SYMBOLS)
     sentences = [text.normalize_text(s) for s in SENTENCES]

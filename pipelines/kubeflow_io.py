@@ -9,8 +9,7 @@ import shutil
 import tempfile
 
 from tacotron import storage
-from tacotron.callbacks import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
-from tacotron.synthesis import ASSETS_DIR
+from tacotron.model_dir import ASSETS_DIR, CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
 from tacotron.warm_start import RECORD_FILE
 
 

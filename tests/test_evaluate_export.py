@@ -203,7 +203,8 @@ print(json.dumps({"tacotron_imported": any(m.startswith("tacotron") for m in sys
 IN_PROCESS = """
 import json, sys
 import numpy as np
-from tacotron.synthesis import Synthesizer, load_model, text_batch
+from tacotron.inference import Synthesizer, text_batch
+from tacotron.model_dir import load_model
 loaded = load_model(sys.argv[1])
 synthesizer = Synthesizer(loaded)
 out = synthesizer.decode(*text_batch(json.loads(sys.argv[2]), loaded.vocabulary))

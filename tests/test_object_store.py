@@ -114,7 +114,7 @@ def test_training_resumes_from_checkpoints_on_the_store(s3_model):
     assert not (REPO / "s3:").exists()  # no local folder made from a URL
 
 
-def test_evaluate_on_the_store(s3_model, s3_data, root):
+def test_evaluate_and_export_on_the_store(s3_model, s3_data, root):
     evaluation = f"{root}/evaluation"
     result = command("-m", "tacotron.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
                      *QUICK_SYNTHESIS)
@@ -122,6 +122,13 @@ def test_evaluate_on_the_store(s3_model, s3_data, root):
     metrics = json.loads(storage.read_text(f"{evaluation}/metrics.json"))
     assert metrics["model_dir"] == s3_model and metrics["step"] == checkpoint_steps(s3_model)[-1]
     assert storage.is_complete(evaluation) and storage.exists(f"{evaluation}/report.html")
+
+    exported = f"{root}/exported"
+    result = command("-m", "tacotron.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert storage.is_complete(exported) and storage.exists(f"{exported}/saved_model.pb")
+    info = json.loads(storage.read_text(f"{exported}/export_info.json"))
+    assert info["model_dir"] == s3_model and info["step"] == metrics["step"]
 
 
 def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):

@@ -10,9 +10,9 @@ import pytest
 
 from tacotron import audio, gate, metrics, vocoder
 from tacotron.config import SynthesisConfig, TacotronConfig
+from tacotron.inference import TextError, compiled, prepare_text, split_text, text_batch
 from tacotron.model import Tacotron
 from tacotron.modules import hashed_dropout_mask
-from tacotron.synthesis import TextError, compiled, prepare_text, split_text, text_batch
 
 TINY = TacotronConfig(
     vocab_size=40, embedding_dim=16, encoder_prenet_units=(16, 8), encoder_conv_bank_k=3, encoder_channels=8,

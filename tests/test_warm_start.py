@@ -18,8 +18,8 @@ from tacotron import dataset, text, warm_start
 from tacotron.callbacks import Checkpointer
 from tacotron.config import TacotronConfig
 from tacotron.model import Tacotron
+from tacotron.model_dir import write_model_assets
 from tacotron.optimizers import make_optimizer
-from tacotron.synthesis import write_model_assets
 from tacotron.train import main, parse_gin
 from tests.test_train import SMALL, checkpoint_steps, rows, train
 

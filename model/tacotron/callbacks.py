@@ -13,9 +13,7 @@ import keras
 import numpy as np
 
 from tacotron import audio, storage, vocoder
-
-CHECKPOINT_DIR = "checkpoints"
-METRICS_FILE = "metrics.jsonl"
+from tacotron.model_dir import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
 
 
 class TrainingError(Exception):
@@ -23,20 +21,6 @@ class TrainingError(Exception):
 
 
 # --- checkpoints ---------------------------------------------------------------------------------------------------
-
-
-def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
-    """(step, weights path) of every complete checkpoint, oldest first. A checkpoint is complete once its .json exists,
-    which is written after the weights (a kill -9 mid-save leaves no .json, so that checkpoint is ignored)."""
-    folder = storage.join(model_dir, CHECKPOINT_DIR)
-    names = set(storage.listdir(folder))
-    found = []
-    for name in names:
-        if name.startswith("ckpt-") and name.endswith(".json"):
-            stem = name[: -len(".json")]
-            if stem + ".weights.h5" in names:
-                found.append((int(stem.split("-")[1]), storage.join(folder, stem + ".weights.h5")))
-    return sorted(found)
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -103,19 +87,6 @@ class Checkpointer(keras.callbacks.Callback):
             storage.remove(old[: -len(".weights.h5")] + ".json")
             storage.remove(old)
         return stem + ".weights.h5"
-
-
-def restore_latest(model: keras.Model, model_dir: str) -> int:
-    """Load the newest loadable checkpoint into a built, compiled model; returns its step (0 when there is none)."""
-    for step, path in reversed(list_checkpoints(model_dir)):
-        try:
-            with storage.local_file(path) as local:
-                model.load_weights(local)
-        except (OSError, ValueError) as e:
-            print(f"warning: checkpoint {path} is unreadable ({e}); trying an older one", flush=True)
-            continue
-        return step
-    return 0
 
 
 # --- gradient accumulation ------------------------------------------------------------------------------------------

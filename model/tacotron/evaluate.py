@@ -16,7 +16,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tacotron import gate as gate_lib  # noqa: E402
 from tacotron import listening, storage  # noqa: E402
-from tacotron.synthesis import ModelError, local_model_dir  # noqa: E402
+from tacotron.model_dir import ModelError, local_model_dir  # noqa: E402
 
 # Teacher-forced: the model reads the recorded frames, as in training.
 TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy",
@@ -56,7 +56,8 @@ def evaluate(
     from tacotron import dataset, metrics, report
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
-    from tacotron.synthesis import ModelError, Synthesizer, compiled, load_model
+    from tacotron.inference import Synthesizer, compiled
+    from tacotron.model_dir import ModelError, load_model
 
     audio_config = AudioConfig()
     try:

@@ -25,7 +25,7 @@ def build_module(loaded, synthesis, audio_config):
 
     from tacotron import vocoder
     from tacotron.graph_text import CharacterIds, GraphNormalizer
-    from tacotron.synthesis import vocabulary_file
+    from tacotron.model_dir import vocabulary_file
 
     class TextToSpeech(tf.Module):
         def __init__(self):
@@ -69,7 +69,7 @@ def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
 
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
-    from tacotron.synthesis import ModelError, load_model, local_model_dir
+    from tacotron.model_dir import ModelError, load_model, local_model_dir
 
     with contextlib.ExitStack() as stack:
         try:

@@ -57,7 +57,7 @@ def output_paths(args: argparse.Namespace, count: int) -> list[str]:
 
 def prepare(texts: list[str], max_chars: int) -> list[list[str]]:
     """Every utterance normalized and split into chunks, all checked before any audio is made."""
-    from tacotron.synthesis import TextError, prepare_text
+    from tacotron.inference import TextError, prepare_text
 
     chunked, problems = [], []
     for number, text in enumerate(texts, 1):
@@ -92,7 +92,8 @@ def synthesize_saved_model(path: str, chunks: list[str], batch_size: int) -> tup
 
 
 def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -> tuple[list[np.ndarray], list[bool]]:
-    from tacotron.synthesis import ModelError, Synthesizer, load_model
+    from tacotron.inference import Synthesizer
+    from tacotron.model_dir import ModelError, load_model
 
     try:
         loaded = load_model(model_dir, gin_params)
@@ -116,7 +117,8 @@ def run(args: argparse.Namespace) -> list[str]:
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig
     from tacotron.export import is_saved_model
-    from tacotron.synthesis import ModelError, join_chunks, local_model_dir
+    from tacotron.inference import join_chunks
+    from tacotron.model_dir import ModelError, local_model_dir
 
     if not storage.isdir(args.model):
         raise SynthesisError(f"--model {args.model!r} is not a directory")

@@ -114,7 +114,7 @@ def train(data_dir: str, model_dir: str, steps: int | None = None, init_from: st
     the weights of `init_from` (tacotron.warm_start). Gin must be parsed. Either folder may be a URL
     (tacotron.storage); a URL data folder is downloaded first, since tf.data cannot read s3://."""
     from tacotron import dataset, lease, storage, warm_start
-    from tacotron.callbacks import list_checkpoints
+    from tacotron.model_dir import list_checkpoints
 
     cfg = TrainConfig()
     micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
@@ -147,14 +147,12 @@ def _train(data_dir: str, model_dir: str, steps: int | None, init_from: str | No
         SampleWriter,
         TensorBoardWriter,
         TrainingError,
-        list_checkpoints,
-        restore_latest,
     )
     from tacotron.config import LossConfig, TacotronConfig
     from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
     from tacotron.model import Tacotron
+    from tacotron.model_dir import list_checkpoints, restore_latest, write_model_assets
     from tacotron.optimizers import OPTIMIZERS, make_optimizer
-    from tacotron.synthesis import write_model_assets
     from tacotron.warm_start import initialize, resolve
 
     cfg = TrainConfig()
@@ -333,7 +331,8 @@ def quality_evaluator(model, info, buckets, audio_config, logger, start_step: in
     """The QualityEvaluator over the first `cfg.evaluate_utterances` eval utterances, as one padded batch."""
     from tacotron import dataset
     from tacotron.callbacks import QualityEvaluator
-    from tacotron.synthesis import LoadedModel, Synthesizer
+    from tacotron.inference import Synthesizer
+    from tacotron.model_dir import LoadedModel
 
     split = "eval" if len(info.n_frames["eval"]) else "train"
     count = min(cfg.evaluate_utterances, len(info.n_frames[split]))

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 import h5py
 
 from tacotron import storage, text
-from tacotron.callbacks import CHECKPOINT_DIR, list_checkpoints
-from tacotron.synthesis import ModelError, vocabulary_file
+from tacotron.model_dir import CHECKPOINT_DIR, ModelError, list_checkpoints, vocabulary_file
 
 if TYPE_CHECKING:
     import keras
@@ -57,7 +56,7 @@ def read_record(model_dir: str) -> dict | None:
 def local_source(init_from: str) -> Iterator[str]:
     """`init_from` as a local path: itself, or for a URL a download of what a warm start reads (its assets and its
     newest checkpoint, or the one checkpoint named), since h5py reads local files only."""
-    from tacotron.synthesis import ASSETS_DIR, local_model_dir
+    from tacotron.model_dir import ASSETS_DIR, local_model_dir
 
     if not storage.is_url(init_from):
         yield init_from
@@ -105,7 +104,7 @@ def resolve(init_from: str, model_dir: str) -> Source | None:
         raise WarmStartError(f"{flag}: no {os.path.relpath(vocab_path, home)} in {home}, so its embedding rows "
                              "cannot be matched to characters")
     with open(vocab_path, encoding="utf-8") as f:
-        # Read as tacotron.synthesis.read_assets reads it: one entry a line, the space included.
+        # Read as tacotron.model_dir.read_assets reads it: one entry a line, the space included.
         vocabulary = tuple(line.rstrip("\n") for line in f if line.rstrip("\n"))
 
     problems = []

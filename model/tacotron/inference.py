@@ -1,132 +1,23 @@
-"""Text -> 8 kHz waveform with a trained model: load a model_dir, prepare text, decode from the go frame, vocode."""
+"""Text -> 8 kHz waveform with a loaded model (tacotron.model_dir): prepare text, decode from the go frame, vocode."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
-import os
 import re
-import warnings
-from collections.abc import Iterator
 
-import gin
 import numpy as np
 
-from tacotron import features, storage, text
+from tacotron import text
 from tacotron.audio import AudioConfig
-from tacotron.config import SynthesisConfig, TacotronConfig
+from tacotron.config import SynthesisConfig
+from tacotron.model_dir import LoadedModel
 
-# What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on.
-ASSETS_DIR = "assets"
 # Silence between the sentences of a long text that was split, in seconds.
 _SENTENCE_PAUSE = 0.15
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;:])\s+")
 
 
-class ModelError(Exception):
-    """The path is not a trained model (no checkpoint, no config, unreadable weights)."""
-
-
 class TextError(ValueError):
     """The text cannot be spoken: nothing pronounceable is left after normalization."""
-
-
-def write_model_assets(data_dir: str, model_dir: str) -> None:
-    """Copy the vocabulary and the normalization statistics from the data folder into model_dir/assets."""
-    target = storage.join(model_dir, ASSETS_DIR)
-    for source in (
-        os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME),
-        os.path.join(data_dir, features.NORMALIZATION_FILE),
-    ):
-        storage.copy_file(source, storage.join(target, os.path.basename(source)))
-
-
-@contextlib.contextmanager
-def local_model_dir(model_dir: str) -> Iterator[str]:
-    """The model_dir as a local folder: itself, or for a URL a download of what loading it needs (config, assets,
-    training log and the newest checkpoint, not the older ones)."""
-    from tacotron.callbacks import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
-
-    if not storage.is_url(model_dir):
-        yield model_dir
-        return
-    checkpoints = list_checkpoints(model_dir)
-    if not checkpoints or not storage.exists(storage.join(model_dir, "config.gin")):
-        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
-    stem = f"{CHECKPOINT_DIR}/{storage.basename(checkpoints[-1][1])[: -len('.weights.h5')]}"
-    names = ["config.gin", ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
-    names += [METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else []
-    with storage.local_folder(model_dir, names) as local:
-        yield local
-
-
-def vocabulary_file(model_dir: str) -> str:
-    return os.path.join(model_dir, ASSETS_DIR, features.VOCABULARY_NAME)
-
-
-@dataclasses.dataclass
-class LoadedModel:
-    """A Tacotron with its newest checkpoint loaded, and what turns text into its input and its output into audio."""
-
-    model: object  # tacotron.model.Tacotron
-    step: int
-    model_dir: str
-    vocabulary: tuple[str, ...]
-    mel_mean: np.ndarray
-    mel_std: np.ndarray
-    linear_mean: np.ndarray
-    linear_std: np.ndarray
-
-    @property
-    def config(self) -> TacotronConfig:
-        return self.model.config
-
-
-def read_assets(model_dir: str) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
-    """The vocabulary (as tacotron.dataset.inspect_data reads it) and the normalization statistics."""
-    vocab_path = vocabulary_file(model_dir)
-    norm_path = os.path.join(model_dir, ASSETS_DIR, features.NORMALIZATION_FILE)
-    for path in (vocab_path, norm_path):
-        if not os.path.exists(path):
-            raise ModelError(f"{model_dir!r} lacks {os.path.relpath(path, model_dir)} (trained by an older version?)")
-    with open(vocab_path, encoding="utf-8") as f:
-        vocabulary = tuple(line.rstrip("\n") for line in f if line.rstrip("\n"))
-    with open(norm_path) as f:
-        normalization = {k: np.asarray(v, np.float32) for k, v in json.load(f).items()}
-    return vocabulary, normalization
-
-
-def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
-    """Rebuild the model from model_dir/config.gin and load its newest checkpoint (no optimizer state)."""
-    from tacotron.callbacks import list_checkpoints
-    from tacotron.model import Tacotron
-
-    if not os.path.isdir(model_dir):
-        raise ModelError(f"{model_dir!r} is not a directory")
-    config_path = os.path.join(model_dir, "config.gin")
-    checkpoints = list_checkpoints(model_dir)
-    if not os.path.exists(config_path) or not checkpoints:
-        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
-    vocabulary, norm = read_assets(model_dir)
-    gin.clear_config()
-    try:
-        gin.parse_config_files_and_bindings([config_path], list(gin_params), finalize_config=False)
-    except (ValueError, KeyError, SyntaxError) as e:
-        raise ModelError(f"gin: {str(e).strip().splitlines()[0]}") from None
-    model = Tacotron(dataclasses.replace(TacotronConfig(), vocab_size=text.vocabulary_size(vocabulary)))
-    model(model.dummy_inputs(), training=False)
-    step, path = checkpoints[-1]
-    try:
-        with warnings.catch_warnings():
-            # Checkpoints also hold the optimizer's state, which an inference model does not have.
-            warnings.filterwarnings("ignore", message=".*optimizer.*")
-            model.load_weights(path)
-    except (OSError, ValueError) as e:
-        raise ModelError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
-    return LoadedModel(
-        model, step, model_dir, vocabulary, norm["mel_mean"], norm["mel_std"], norm["linear_mean"], norm["linear_std"]
-    )
 
 
 def split_text(normalized: str, max_chars: int) -> list[str]:

@@ -1,0 +1,153 @@
+"""The trained-model folder contract: checkpoint naming, listing and restore, the assets that travel with the
+weights, and loading a model_dir for inference. Training, evaluation, export and the Kubeflow artifacts all use it."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import gin
+import numpy as np
+
+from tacotron import features, storage, text
+from tacotron.config import TacotronConfig
+
+if TYPE_CHECKING:
+    import keras
+
+# Checkpoints live in model_dir/checkpoints as ckpt-<step>.weights.h5, each complete once its ckpt-<step>.json is
+# written (after the weights); metrics.jsonl is the training log.
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+# What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on.
+ASSETS_DIR = "assets"
+
+
+class ModelError(Exception):
+    """The path is not a trained model (no checkpoint, no config, unreadable weights)."""
+
+
+def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
+    """(step, weights path) of every complete checkpoint, oldest first. A checkpoint is complete once its .json exists,
+    which is written after the weights (a kill -9 mid-save leaves no .json, so that checkpoint is ignored)."""
+    folder = storage.join(model_dir, CHECKPOINT_DIR)
+    names = set(storage.listdir(folder))
+    found = []
+    for name in names:
+        if name.startswith("ckpt-") and name.endswith(".json"):
+            stem = name[: -len(".json")]
+            if stem + ".weights.h5" in names:
+                found.append((int(stem.split("-")[1]), storage.join(folder, stem + ".weights.h5")))
+    return sorted(found)
+
+
+def restore_latest(model: keras.Model, model_dir: str) -> int:
+    """Load the newest loadable checkpoint into a built, compiled model; returns its step (0 when there is none)."""
+    for step, path in reversed(list_checkpoints(model_dir)):
+        try:
+            with storage.local_file(path) as local:
+                model.load_weights(local)
+        except (OSError, ValueError) as e:
+            print(f"warning: checkpoint {path} is unreadable ({e}); trying an older one", flush=True)
+            continue
+        return step
+    return 0
+
+
+def write_model_assets(data_dir: str, model_dir: str) -> None:
+    """Copy the vocabulary and the normalization statistics from the data folder into model_dir/assets."""
+    target = storage.join(model_dir, ASSETS_DIR)
+    for source in (
+        os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME),
+        os.path.join(data_dir, features.NORMALIZATION_FILE),
+    ):
+        storage.copy_file(source, storage.join(target, os.path.basename(source)))
+
+
+@contextlib.contextmanager
+def local_model_dir(model_dir: str) -> Iterator[str]:
+    """The model_dir as a local folder: itself, or for a URL a download of what loading it needs (config, assets,
+    training log and the newest checkpoint, not the older ones)."""
+    if not storage.is_url(model_dir):
+        yield model_dir
+        return
+    checkpoints = list_checkpoints(model_dir)
+    if not checkpoints or not storage.exists(storage.join(model_dir, "config.gin")):
+        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
+    stem = f"{CHECKPOINT_DIR}/{storage.basename(checkpoints[-1][1])[: -len('.weights.h5')]}"
+    names = ["config.gin", ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
+    names += [METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else []
+    with storage.local_folder(model_dir, names) as local:
+        yield local
+
+
+def vocabulary_file(model_dir: str) -> str:
+    return os.path.join(model_dir, ASSETS_DIR, features.VOCABULARY_NAME)
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A Tacotron with its newest checkpoint loaded, and what turns text into its input and its output into audio."""
+
+    model: object  # tacotron.model.Tacotron
+    step: int
+    model_dir: str
+    vocabulary: tuple[str, ...]
+    mel_mean: np.ndarray
+    mel_std: np.ndarray
+    linear_mean: np.ndarray
+    linear_std: np.ndarray
+
+    @property
+    def config(self) -> TacotronConfig:
+        return self.model.config
+
+
+def read_assets(model_dir: str) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """The vocabulary (as tacotron.dataset.inspect_data reads it) and the normalization statistics."""
+    vocab_path = vocabulary_file(model_dir)
+    norm_path = os.path.join(model_dir, ASSETS_DIR, features.NORMALIZATION_FILE)
+    for path in (vocab_path, norm_path):
+        if not os.path.exists(path):
+            raise ModelError(f"{model_dir!r} lacks {os.path.relpath(path, model_dir)} (trained by an older version?)")
+    with open(vocab_path, encoding="utf-8") as f:
+        vocabulary = tuple(line.rstrip("\n") for line in f if line.rstrip("\n"))
+    with open(norm_path) as f:
+        normalization = {k: np.asarray(v, np.float32) for k, v in json.load(f).items()}
+    return vocabulary, normalization
+
+
+def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
+    """Rebuild the model from model_dir/config.gin and load its newest checkpoint (no optimizer state)."""
+    from tacotron.model import Tacotron
+
+    if not os.path.isdir(model_dir):
+        raise ModelError(f"{model_dir!r} is not a directory")
+    config_path = os.path.join(model_dir, "config.gin")
+    checkpoints = list_checkpoints(model_dir)
+    if not os.path.exists(config_path) or not checkpoints:
+        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
+    vocabulary, norm = read_assets(model_dir)
+    gin.clear_config()
+    try:
+        gin.parse_config_files_and_bindings([config_path], list(gin_params), finalize_config=False)
+    except (ValueError, KeyError, SyntaxError) as e:
+        raise ModelError(f"gin: {str(e).strip().splitlines()[0]}") from None
+    model = Tacotron(dataclasses.replace(TacotronConfig(), vocab_size=text.vocabulary_size(vocabulary)))
+    model(model.dummy_inputs(), training=False)
+    step, path = checkpoints[-1]
+    try:
+        with warnings.catch_warnings():
+            # Checkpoints also hold the optimizer's state, which an inference model does not have.
+            warnings.filterwarnings("ignore", message=".*optimizer.*")
+            model.load_weights(path)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
+    return LoadedModel(
+        model, step, model_dir, vocabulary, norm["mel_mean"], norm["mel_std"], norm["linear_mean"], norm["linear_std"]
+    )
