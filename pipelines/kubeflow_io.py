@@ -25,8 +25,7 @@ def export_model_dir(model_dir: str, destination: str) -> dict:
     names = [n for n in ("config.gin", "operative_config.gin", METRICS_FILE, RECORD_FILE)
              if storage.exists(storage.join(model_dir, n))]
     # Marker after the weights, as the trainer writes them: the copy is complete once the .json exists.
-    with storage.local_folder(model_dir, [*names, ASSETS_DIR, stem + ".weights.h5", stem + ".json"]) as local:
-        shutil.copytree(local, destination, dirs_exist_ok=True)
+    storage.get_entries(model_dir, [*names, ASSETS_DIR, stem + ".weights.h5", stem + ".json"], destination)
     where = model_dir if storage.is_url(model_dir) else os.path.abspath(model_dir)
     return {"step": step, "checkpoints": where}
 

@@ -69,6 +69,12 @@ def test_run_local_runs_the_whole_pipeline(pipeline_run):
     (run_key,) = storage.listdir(f"{store}/checkpoints")
     assert "ckpt-00000002.json" in storage.listdir(f"{store}/checkpoints/{run_key}/checkpoints")
     assert pipeline_run["exported_url"] == f"{store}/serving/2" and storage.is_complete(f"{store}/serving/2")
+    # The Model artifact holds what evaluation and export need, not the other checkpoints or caches.
+    artifact = pipeline_run["model_dir"]
+    assert sorted(p.name for p in artifact.iterdir()) == [
+        "assets", "checkpoints", "config.gin", "metrics.jsonl", "operative_config.gin"]
+    assert sorted(p.name for p in (artifact / "checkpoints").iterdir()) == [
+        "ckpt-00000002.json", "ckpt-00000002.weights.h5"]
     exported = pipeline_run["exported"]
     assert json.loads((exported / "metrics.json").read_text())["step"] == 2
     log = pipeline_run["result"].stdout + pipeline_run["result"].stderr

@@ -54,6 +54,16 @@ def test_a_published_folder_replaces_the_old_one_only_when_complete(root, tmp_pa
         assert open(os.path.join(local, "inner", "x.bin"), "rb").read() == b"new"
 
 
+def test_named_entries_are_copied_and_nothing_else(root, tmp_path):
+    for name in ("keep.txt", "sub/a.bin", "sub/b.bin", "other/big.bin"):
+        storage.write_text(storage.join(root, name), name)
+    local = tmp_path / "out"
+    storage.get_entries(root, ["keep.txt", "sub"], str(local))
+    assert sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file()) == [
+        "keep.txt", "sub/a.bin", "sub/b.bin"]
+    assert (local / "sub" / "b.bin").read_text() == "sub/b.bin"
+
+
 def test_publish_file_moves_a_scratch_file_into_place(root):
     path = storage.join(root, "ckpt.weights.h5")
     storage.makedirs(root)

@@ -157,15 +157,30 @@ def local_folder(path: str, names: list[str] | None = None) -> Iterator[str]:
                 raise FileNotFoundError(errno.ENOENT, "no such folder")
             if names is None:
                 fs.get(inner.rstrip("/") + "/", local + "/", recursive=True)
-            else:
-                for name in names:
-                    target = os.path.join(local, name)
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
-                    if fs.isdir(f"{inner}/{name}"):
-                        fs.get(f"{inner}/{name}/", target + "/", recursive=True)
-                    else:
-                        fs.get_file(f"{inner}/{name}", target)
+        if names is not None:
+            get_entries(path, names, local)
         yield local
+
+
+def get_entries(path: str, names: list[str], local: str) -> None:
+    """Copy the files and folders `names` (relative paths) inside the folder `path`, local or URL, into the local
+    folder `local`, keeping their relative paths."""
+    for name in names:
+        source, target = join(path, name), os.path.join(local, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not is_url(source):
+            with _errors(source):
+                if os.path.isdir(source):
+                    shutil.copytree(source, target, dirs_exist_ok=True)
+                else:
+                    shutil.copyfile(source, target)
+            continue
+        fs, inner = _fs(source)
+        with _errors(source):
+            if fs.isdir(inner):
+                fs.get(inner.rstrip("/") + "/", target + "/", recursive=True)
+            else:
+                fs.get_file(inner, target)
 
 
 @contextlib.contextmanager
@@ -251,6 +266,14 @@ def append_text(path: str, text: str) -> None:
 
 def copy_file(source: str, path: str) -> None:
     """Copy one file between any two places (local or URL) atomically at the destination."""
+    if is_url(path) and not is_url(source):
+        # One upload is already atomic on an object store: no local scratch copy first.
+        if not os.path.isfile(source):
+            raise StorageError(f"{source}: No such file or directory")
+        fs, inner = _fs(path)
+        with _errors(path):
+            fs.put_file(source, inner)
+        return
     scratch = scratch_path(path)
     if not is_url(path):
         makedirs(os.path.dirname(path) or ".")
