@@ -93,10 +93,11 @@ def synthesize_saved_model(path: str, chunks: list[str], batch_size: int) -> tup
 
 def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -> tuple[list[np.ndarray], list[bool]]:
     from tacotron.inference import Synthesizer
-    from tacotron.model_dir import ModelError, load_model
+    from tacotron.model_dir import ModelError, load_model, local_model_dir
 
     try:
-        loaded = load_model(model_dir, gin_params)
+        with local_model_dir(model_dir) as local:  # a URL model_dir: its newest checkpoint, downloaded
+            loaded = load_model(local, gin_params)
     except ModelError as e:
         raise SynthesisError(f"--model: {e}") from None
     return Synthesizer(loaded)(texts)
@@ -118,7 +119,6 @@ def run(args: argparse.Namespace) -> list[str]:
     from tacotron.config import SynthesisConfig
     from tacotron.export import is_saved_model
     from tacotron.inference import join_chunks
-    from tacotron.model_dir import ModelError, local_model_dir
 
     if not storage.isdir(args.model):
         raise SynthesisError(f"--model {args.model!r} is not a directory")
@@ -132,11 +132,7 @@ def run(args: argparse.Namespace) -> list[str]:
             waves, stopped = synthesize_saved_model(local, flat, synthesis.batch_size)
         waves, stopped = join_chunks(waves, stopped, chunked, audio_config.sample_rate)
     else:
-        try:
-            with local_model_dir(args.model) as local:
-                waves, stopped = synthesize_checkpoint(local, texts, tuple(args.gin_param))
-        except ModelError as e:
-            raise SynthesisError(f"--model: {e}") from None
+        waves, stopped = synthesize_checkpoint(args.model, texts, tuple(args.gin_param))
     for path, wav, ok in zip(paths, waves, stopped, strict=True):
         if not ok:
             print(f"warning: {path}: decoding hit the length limit without the stop token (model undertrained?)",
