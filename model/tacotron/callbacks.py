@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import signal
+import sys
 import tempfile
 import time
 
@@ -72,13 +74,16 @@ class Checkpointer(keras.callbacks.Callback):
             raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
         stem = storage.join(self.folder, f"ckpt-{self.step:08d}")
         scratch = storage.scratch_path(stem + ".weights.h5")
+        failure = None
         try:
             self.model.save_weights(scratch, overwrite=True)
-        except Exception as e:
-            # h5py reports a full disk as OSError or RuntimeError, half-way through a file.
+        except Exception as e:  # h5py reports a full disk as OSError or RuntimeError, half-way through a file
+            failure = storage.cause(e)
+        if failure is not None:
+            _free_quietly()
             if os.path.exists(scratch):
                 os.remove(scratch)
-            raise storage.StorageError(f"checkpoint {stem}.weights.h5: {storage.cause(e)}") from None
+            raise storage.StorageError(f"checkpoint {stem}.weights.h5: {failure}")
         storage.publish_file(scratch, stem + ".weights.h5")
         meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
         storage.write_text(stem + ".json", json.dumps(meta))
@@ -87,6 +92,16 @@ class Checkpointer(keras.callbacks.Callback):
             storage.remove(old[: -len(".weights.h5")] + ".json")
             storage.remove(old)
         return stem + ".weights.h5"
+
+
+def _free_quietly() -> None:
+    """Free a half-written h5py file now. Freeing it fails once more for every buffer it still held (the same full
+    disk), which Python would print as "Exception ignored" tracebacks after the one line that already says so."""
+    hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 # --- gradient accumulation ------------------------------------------------------------------------------------------
