@@ -1,4 +1,4 @@
-# The project image: every Kubeflow component runs in it (pipelines/pipeline.py, components/), and it holds the
+# The project image: every Kubeflow component runs in it (pipelines/kubeflow/pipeline.py, components/), and it holds the
 # CLIs (`python -m pipelines.kubeflow`, `python -m pipelines.preprocess`, `tacotron-train`, ...).
 #
 #   docker build -t REGISTRY/tacotron:0.1.0 .                      # CPU (preprocessing, evaluation, gate, export)

@@ -10,8 +10,10 @@ install: $(STAMP)
 
 $(STAMP): requirements.txt model/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt -e ./model
+	@echo "installing requirements.txt and ./model into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip && \
+	   $(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -e ./model; } \
+	   > $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log; exit 1; }
 	touch $(STAMP)
 
 # The main job: the whole Kubeflow pipeline on the bundled sample corpus, run locally by kfp.local.

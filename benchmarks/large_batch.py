@@ -191,11 +191,11 @@ def describe_data(data: pathlib.Path, config: str, runs: list[dict], args: argpa
     takes. Batches that straddle an epoch boundary within a bucket can repeat an utterance."""
     import numpy as np
 
-    from tacotron import dataset, features, train
-    from tacotron.config import TacotronConfig, TrainConfig
+    from tacotron import dataset, features
+    from tacotron.config import parse_gin
 
-    train.parse_gin([config], args.gin_param)
-    cfg, model = TrainConfig(), TacotronConfig()
+    configs = parse_gin([config], args.gin_param)
+    cfg, model = configs.train, configs.model
     info = dataset.inspect_data(str(data))
     buckets = dataset.make_buckets(np.concatenate(list(info.n_frames.values())),
                                    np.concatenate(list(info.text_lengths.values())), cfg.bucket_count,
@@ -248,7 +248,7 @@ def train_and_evaluate(args: argparse.Namespace, data: pathlib.Path, run: dict) 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     script = pathlib.Path(sys.executable).parent / "tacotron-train"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.train"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.cli.train"]
     command += ["--data", str(data), "--model_dir", str(model_dir), "--gin_file", args.config]
     for binding in bindings(args, run, s):
         command += ["--gin_param", binding]
@@ -388,7 +388,7 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
 
 def evaluate(data: pathlib.Path, model_dir: pathlib.Path, output: pathlib.Path, env: dict) -> dict | None:
     script = pathlib.Path(sys.executable).parent / "tacotron-evaluate"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.evaluate"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.cli.evaluate"]
     command += ["--data", str(data), "--model_dir", str(model_dir), "--output", str(output)]
     start = time.time()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)

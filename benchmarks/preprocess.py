@@ -53,7 +53,7 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     import tensorflow as tf
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
-    from pipelines.clip_checks import ClipChecks, rate_band
+    from pipelines.preprocess.clip_checks import ClipChecks, rate_band
     from tacotron import audio, features, text
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)

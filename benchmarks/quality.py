@@ -133,16 +133,14 @@ def measure(model_dir: pathlib.Path, held_out: pathlib.Path) -> dict:
 def train_segment(data: pathlib.Path, model_dir: pathlib.Path, config: str, seed: int, until: int, total: int,
                   extra: list[str]) -> tuple[float, int]:
     """tacotron-train up to step `until` of a `total`-step run; (wall seconds, exit code)."""
-    from tacotron import train
-    from tacotron.config import TrainConfig
+    from tacotron.config import parse_gin
 
     bindings = [f"TrainConfig.seed = {seed}", "TrainConfig.evaluate_every = 250",
                 f"TrainConfig.checkpoint_every = {until}", *extra]
-    train.parse_gin([config], [*bindings, f"TrainConfig.steps = {total}"])
-    cfg = TrainConfig()
+    cfg = parse_gin([config], [*bindings, f"TrainConfig.steps = {total}"]).train
     # The learning-rate schedule of the whole run, whichever segment this is.
     bindings.append(f"TrainConfig.decay_steps = {cfg.decay_steps or cfg.steps - cfg.warmup_steps}")
-    command = [sys.executable, "-m", "tacotron.train", "--data", str(data), "--model_dir", str(model_dir),
+    command = [sys.executable, "-m", "tacotron.cli.train", "--data", str(data), "--model_dir", str(model_dir),
                "--gin_file", config, "--steps", str(until)]
     for binding in bindings:
         command += ["--gin_param", binding]

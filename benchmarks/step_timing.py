@@ -66,24 +66,18 @@ def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_siz
     import numpy as np
 
     import tacotron
-    from tacotron import features
-    from tacotron.config import LossConfig, TacotronConfig, TrainConfig
-    from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
-    from tacotron.model import Tacotron
-    from tacotron.optimizers import make_optimizer
-    from tacotron.train import parse_gin
+    from tacotron import features, train
+    from tacotron.config import parse_gin
 
     backend = keras.backend.backend()
-    parse_gin([gin_file], gin_params)
-    cfg = TrainConfig()
-    model_config = dataclasses.replace(TacotronConfig(), vocab_size=shapes.vocab_size)
+    configs = parse_gin([gin_file], gin_params)
+    cfg = configs.train
+    model_config = dataclasses.replace(configs.model, vocab_size=shapes.vocab_size)
     got = (model_config.reduction_factor, model_config.num_mels, model_config.num_freq)
     need = (shapes.reduction_factor or model_config.reduction_factor, shapes.num_mels, shapes.num_freq)
     if got != need or shapes.frames % model_config.reduction_factor:
         raise SystemExit(f"{gin_file}: r, mel bins, linear bins = {got}; the comparison needs {need} and "
                          f"{shapes.frames} frames a multiple of r")
-    if cfg.mixed_precision:
-        keras.config.set_dtype_policy("mixed_bfloat16")
     # Where the model came from: the checkout's model/ (possibly with uncommitted edits) unless PYTHONPATH says else.
     versions = {"keras": keras.__version__, "tacotron_from": str(pathlib.Path(tacotron.__file__).parent)}
     if backend == "jax":
@@ -120,18 +114,10 @@ def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_siz
             features.LINEAR: rng.standard_normal((n, t, shapes.num_freq)).astype(np.float32),
             features.N_FRAMES: np.full((n,), t, np.int32),
         }
-        # As tacotron.train does it: schedule, model built on its dummy batch, compile, optimizer built, fit.
-        peak = scaled_learning_rate(cfg.learning_rate, cfg.reference_batch_size, batch_size, cfg.lr_scaling)
-        schedule = WarmupDecay(peak, cfg.warmup_steps, cfg.decay, cfg.decay_steps or cfg.steps, cfg.min_learning_rate)
-        model = Tacotron(model_config, LossConfig())
-        model(model.dummy_inputs(), training=False)
+        # Built by the trainer's own steps: learning rate, model, compile, optimizer state; then fit.
+        run = dataclasses.replace(configs, model=model_config, train=dataclasses.replace(cfg, batch_size=batch_size))
+        model = train.build_model(run, shapes.vocab_size, train.learning_rate(run.train, run.train.steps)[0])
         jit_compile = cfg.jit_compile and backend == "jax"
-        model.compile(
-            optimizer=make_optimizer(cfg.optimizer, schedule, cfg.clip_norm, cfg.accumulation_steps,
-                                     cfg.weight_decay or None),
-            jit_compile=jit_compile,
-        )
-        model.optimizer.build(model.trainable_variables)
         params = int(sum(np.prod(v.shape) for v in model.trainable_variables))
         total = warmup_steps + steps
         if backend == "jax":

@@ -81,14 +81,13 @@ def build_synthesizers(gin_file: str, vocabulary: tuple[str, ...], args: argpars
 
     from tacotron import text
     from tacotron.audio import AudioConfig
-    from tacotron.config import SynthesisConfig, TacotronConfig
+    from tacotron.config import SynthesisConfig, parse_gin
     from tacotron.inference import Synthesizer
     from tacotron.model import Tacotron
     from tacotron.model_dir import LoadedModel
-    from tacotron.train import parse_gin
 
-    parse_gin([gin_file], [])
-    model = Tacotron(dataclasses.replace(TacotronConfig(), vocab_size=text.vocabulary_size(vocabulary)))
+    configs = parse_gin([gin_file], [])
+    model = Tacotron(dataclasses.replace(configs.model, vocab_size=text.vocabulary_size(vocabulary)))
     model(model.dummy_inputs(), training=False)
     # An untrained stop token would end decoding at random; a large negative logit runs every utterance to its limit.
     kernel, bias = model.decoder.stop_projection.weights
@@ -103,39 +102,23 @@ def build_synthesizers(gin_file: str, vocabulary: tuple[str, ...], args: argpars
     for iters in args.griffin_lim_iters:
         synthesis = SynthesisConfig(max_frames_per_char=args.frames_per_char, min_frames=0, griffin_lim_iters=iters)
         synthesizers.append(Synthesizer(loaded, synthesis, audio))
-    # The model parts are timed on the first one only: the others are used for their vocoders.
-    synthesizers[0]._decode = Timed(synthesizers[0]._decode)
-    synthesizers[0]._postnet = Timed(synthesizers[0]._postnet)
     return synthesizers
-
-
-class Timed:
-    """Wraps a compiled function so that each call's wall time is recorded; outputs come back as numpy, which waits
-    for asynchronous dispatch (Synthesizer converts them to numpy right after anyway, so the total is unchanged)."""
-
-    def __init__(self, fn):
-        self.fn, self.times = fn, []
-
-    def __call__(self, *args):
-        import keras
-
-        start = time.perf_counter()
-        out = keras.tree.map_structure(keras.ops.convert_to_numpy, self.fn(*args))
-        self.times.append(time.perf_counter() - start)
-        return out
 
 
 def run_pass(synthesizers: list, batches: list) -> dict:
     """One pass over every batch: seconds in the model (and its decoder and post-net parts), in each vocoder, and
     seconds of audio made."""
+    # The model parts are timed on the first synthesizer only: the others are used for their vocoders.
     first = synthesizers[0]
-    parts = {"decode_s": first._decode, "postnet_s": first._postnet}
-    for part in parts.values():
-        part.times.clear()
+    parts = {"decode_s": 0.0, "postnet_s": 0.0}
     model_s, vocoder_s, audio_s, finite = 0.0, [0.0] * len(synthesizers), 0.0, True
     for ids, lengths in batches:
         start = time.perf_counter()
-        out = first.decode(ids, lengths)
+        frames = first.decode_frames(ids, lengths)
+        middle = time.perf_counter()
+        out = first.postnet(frames)
+        parts["decode_s"] += middle - start
+        parts["postnet_s"] += time.perf_counter() - middle
         model_s += time.perf_counter() - start
         for k, synthesizer in enumerate(synthesizers):
             start = time.perf_counter()
@@ -144,7 +127,7 @@ def run_pass(synthesizers: list, batches: list) -> dict:
         # Audio as the vocoder trims it: (frames - 1) hops per utterance.
         audio_s += sum(len(w) for w in waves) / first.audio_config.sample_rate
         finite = finite and all(bool(np.isfinite(w).all()) for w in waves)
-    return {"model_s": model_s, **{name: sum(part.times) for name, part in parts.items()}, "vocoder_s": vocoder_s,
+    return {"model_s": model_s, **parts, "vocoder_s": vocoder_s,
             "audio_s": audio_s, "finite": finite}
 
 

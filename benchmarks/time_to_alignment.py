@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def train_command(args: argparse.Namespace, data: pathlib.Path, model_dir: pathlib.Path) -> list[str]:
     # The console script installed beside this interpreter is what users run; -m is the same code otherwise.
     script = pathlib.Path(sys.executable).parent / "tacotron-train"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.train"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tacotron.cli.train"]
     command += ["--data", str(data), "--model_dir", str(model_dir), "--gin_file", args.gin_file,
                 "--steps", str(args.steps)]
     for param in args.gin_param:

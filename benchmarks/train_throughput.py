@@ -84,33 +84,25 @@ def run_worker(args: argparse.Namespace) -> None:
     import keras
     import numpy as np
 
-    from tacotron import dataset, features
-    from tacotron.audio import AudioConfig
-    from tacotron.config import LossConfig, TacotronConfig, TrainConfig
-    from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
-    from tacotron.model import Tacotron
-    from tacotron.optimizers import make_optimizer
-    from tacotron.train import parse_gin
+    from tacotron import dataset, features, train
+    from tacotron.config import parse_gin
 
     backend = keras.backend.backend()
     if backend == "jax":
         _listen_to_jax_compiles()
-    parse_gin([args.gin_file], args.gin_param)
-    cfg = TrainConfig()
-    audio_config = AudioConfig()
-    info = dataset.inspect_data(args.data, audio_config)
-    model_config = dataclasses.replace(TacotronConfig(), vocab_size=info.vocab_size)
-    r = model_config.reduction_factor
-    if cfg.mixed_precision:
-        keras.config.set_dtype_policy("mixed_bfloat16")
-
-    # Shapes as the trainer makes them: buckets over both splits. Pad-to-max is the same code with one bucket, the
+    configs = parse_gin([args.gin_file], args.gin_param)
+    configs = dataclasses.replace(configs, train=dataclasses.replace(configs.train, bucket_count=args.bucket_count,
+                                                                     batch_size=1, accumulation_steps=1))
+    cfg, audio_config = configs.train, configs.audio
+    # Shapes as the trainer makes them (buckets over both splits). Pad-to-max is the same code with one bucket, the
     # longest utterance rounded up to r (which is also the last bucket's length).
+    data = train.prepare_data(args.data, configs)
+    info, r = data.info, configs.model.reduction_factor
     all_frames = np.concatenate(list(info.n_frames.values()))
     all_text = np.concatenate(list(info.text_lengths.values()))
     train_frames = info.n_frames[features.TRAIN_PREFIX]
     schemes = {
-        "bucketed": dataset.make_buckets(all_frames, all_text, args.bucket_count, r),
+        "bucketed": data.buckets,
         "pad_to_max": dataset.Buckets((int(np.ceil(all_frames.max() / r) * r),), (int(all_text.max()),)),
     }
     padding = {name: dataset.padding_fraction(train_frames, b) for name, b in schemes.items()}
@@ -127,21 +119,14 @@ def run_worker(args: argparse.Namespace) -> None:
         "measurements": [],
     }
 
-    # Learning rate as the trainer sets it (it does not change the cost of a step, but keeps the step identical).
-    def make_model(batch_size: int, mode: str, first_batch: dict) -> keras.Model:
+    # The model, optimizer and learning rate exactly as the trainer builds them (tacotron.train).
+    def make_model(batch_size: int, mode: str) -> keras.Model:
         keras.utils.clear_session(free_memory=True)
         keras.utils.set_random_seed(cfg.seed)
-        peak = scaled_learning_rate(cfg.learning_rate, cfg.reference_batch_size, batch_size, cfg.lr_scaling)
-        schedule = WarmupDecay(peak, cfg.warmup_steps, cfg.decay, cfg.decay_steps or cfg.steps, cfg.min_learning_rate)
-        model = Tacotron(model_config, LossConfig())
-        # Built as tacotron.train builds it: every weight, then the optimizer's, before fit.
-        model({k: keras.ops.convert_to_tensor(v) for k, v in first_batch.items()}, training=False)
-        model.compile(
-            optimizer=make_optimizer(cfg.optimizer, schedule, cfg.clip_norm, 1, cfg.weight_decay or None),
-            jit_compile=mode == "traced" and backend == "jax",  # TF: tf.function only (its scan cannot be XLA'd)
-            run_eagerly=mode == "eager",
-        )
-        model.optimizer.build(model.trainable_variables)
+        run = dataclasses.replace(configs, train=dataclasses.replace(
+            cfg, batch_size=batch_size, jit_compile=cfg.jit_compile and mode == "traced"))
+        model = train.build_model(run, info.vocab_size, train.learning_rate(run.train, run.train.steps)[0])
+        model.run_eagerly = mode == "eager"
         return model
 
     for batch_size in args.batch_sizes:
@@ -160,7 +145,7 @@ def run_worker(args: argparse.Namespace) -> None:
             spec = {k: v for k, v in stream.element_spec.items() if k in dataset.MODEL_FEATURES}
             for mode in args.modes:
                 steps = args.steps if mode == "traced" else args.eager_steps
-                model = make_model(batch_size, mode, warm[0])
+                model = make_model(batch_size, mode)
                 row = _measure(model, warm, timed[:steps], spec)
                 row.update(backend=backend, mode=mode, padding=padding_name, batch_size=batch_size,
                            batch_collect_s=round(collect_s, 2), duplicate_examples_fraction=duplicates)

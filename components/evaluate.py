@@ -16,12 +16,12 @@ def evaluate(
     import os
     import shutil
 
-    from tacotron import evaluate as evaluator
+    from tacotron.cli import evaluate as command
 
     argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path]
     for binding in filter(None, (b.strip() for b in gin_params.split(";"))):
         argv += ["--gin_param", binding]
-    code = evaluator.main(argv)
+    code = command.main(argv)
     if code != 0:
         raise RuntimeError(f"tacotron-evaluate exited with {code} (see the log above)")
     shutil.copyfile(os.path.join(evaluation.path, "report.html"), report.path)

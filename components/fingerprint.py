@@ -3,6 +3,6 @@
 
 def fingerprint_corpus(corpus: str) -> str:
     """Changes whenever a transcript, an audio file's name or its size changes (cheap on a bucket of any size)."""
-    from pipelines.corpus_fingerprint import fingerprint
+    from pipelines.preprocess.fingerprint import fingerprint
 
     return fingerprint(corpus)

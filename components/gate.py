@@ -19,7 +19,7 @@ def gate(
     runs (a scheduled run compares with the model promoted last), or none. A limit of 0 is not checked."""
     import os
 
-    from pipelines.kubeflow_io import promoted
+    from components.artifacts import promoted
     from tacotron import gate as gating
 
     thresholds = gating.Thresholds(

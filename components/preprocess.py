@@ -20,7 +20,7 @@ def preprocess(
     import shlex
     import shutil
 
-    from pipelines import preprocess as job
+    from pipelines.preprocess import cli as job
 
     argv = ["--corpus", corpus, "--output", data.path, "--max_seconds", str(max_seconds),
             "--eval_fraction", str(eval_fraction), *shlex.split(beam_options)]

@@ -25,15 +25,15 @@ def train(
     backends = ("jax", "tensorflow")
     if backend not in backends:
         raise ValueError(f"backend {backend!r}: choose one of {backends}")
-    # Keras reads the backend once, at its first import, which kubeflow_io would otherwise trigger with whatever the
-    # image's environment says: set it explicitly, before anything imports Keras.
+    # Keras reads the backend once, at its first import, which components.artifacts would otherwise trigger with
+    # whatever the image's environment says: set it explicitly, before anything imports Keras.
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
         raise RuntimeError(f"Keras was imported with backend {sys.modules['keras'].backend.backend()!r} before the "
                            f"train component could select {backend!r}")
     os.environ["KERAS_BACKEND"] = backend
-    from pipelines.kubeflow_io import export_model_dir
+    from components.artifacts import export_model_dir
     from tacotron import storage
-    from tacotron import train as trainer
+    from tacotron.cli import train as command
 
     model_dir = storage.join(checkpoint_root, run_key) if checkpoint_root else model.path + ".work"
     argv = ["--data", data.path, "--model_dir", model_dir]
@@ -45,7 +45,7 @@ def train(
         argv += ["--steps", str(steps)]
     if init_from:
         argv += ["--init_from", init_from]
-    code = trainer.main(argv)
+    code = command.main(argv)
     if code != 0:
         # 143: preempted after a checkpoint; the task's retry resumes from it.
         raise RuntimeError(f"tacotron-train exited with {code} (see the log above)")

@@ -1,1 +1,2 @@
-"""Batch jobs around the `tacotron` package: the Beam preprocessing job and the Kubeflow pipeline."""
+"""The two pipeline definitions: the Beam + TFT preprocessing job (`preprocess`) and the Kubeflow pipeline
+(`kubeflow`), which runs that job and the `tacotron` commands through `components`."""

@@ -183,13 +183,13 @@ def test_dockerignore_keeps_what_is_copied_and_drops_the_rest():
         str(p.relative_to(REPO)) for s in SOURCES for p in ([REPO / s] if (REPO / s).is_file() else
                                                            (REPO / s).rglob("*")) if p.is_file()]
     files = [f for f in files if "__pycache__" not in f and ".egg-info" not in f and not f.startswith("model/build")]
-    for must in ("requirements.txt", "model/pyproject.toml", "model/configs/tiny.gin", "pipelines/kubeflow.py",
+    for must in ("requirements.txt", "model/pyproject.toml", "model/configs/tiny.gin", "pipelines/kubeflow/cli.py",
                  "components/train.py", "data/sample_corpus/metadata.csv"):
         assert must in files, must
     assert [f for f in files if excluded(f)] == []
     for dropped in (".venv/bin/python", "out/pipeline/report.html", ".git/HEAD", "tests/test_dockerfile.py",
                     "benchmarks/results/train.json", "benchmarks/preprocess.py", "model/build/lib/tacotron/audio.py",
-                    "model/tacotron.egg-info/PKG-INFO", "pipelines/__pycache__/kubeflow.cpython-311.pyc",
+                    "model/tacotron.egg-info/PKG-INFO", "pipelines/kubeflow/__pycache__/cli.cpython-311.pyc",
                     "model/tacotron/__pycache__/train.cpython-311.pyc"):
         assert excluded(dropped), dropped
 

@@ -53,6 +53,20 @@ def evaluation(pipeline_run) -> pathlib.Path:
     return pipeline_run["evaluation"]
 
 
+def test_run_local_shows_one_line_per_task_and_a_summary(pipeline_run):
+    """What a person sees: a line per task with its time, then where things are; no task output, no TF noise."""
+    shown = pipeline_run["result"].stdout.splitlines()
+    for task in ("fingerprint-corpus", "preprocess", "train", "evaluate", "gate", "export"):
+        assert any(line.strip().startswith("\u2713 " + task + " ") and " done in " in line for line in shown), task
+    for key in ("data report: ", "report: ", "verdict: ", "quality: step 2, ", "exported model: ", "logs: "):
+        assert any(line.startswith(key) for line in shown), key
+    assert len(shown) < 25 and not pipeline_run["result"].stderr.strip(), pipeline_run["result"].stdout
+    logs = pipeline_run["workdir"] / "logs"
+    assert "tacotron-train" in (logs / "train.log").read_text() or "step 2/2" in (logs / "train.log").read_text()
+    assert "Executing task" in (logs / "pipeline.log").read_text()
+    assert pipeline_run["report"].name == "report.html"
+
+
 def test_run_local_runs_the_whole_pipeline(pipeline_run):
     """conftest's `pipeline_run`: run-local on a few clips, two training steps, asserted here stage by stage."""
     workdir = pipeline_run["workdir"]
@@ -72,12 +86,13 @@ def test_run_local_runs_the_whole_pipeline(pipeline_run):
     # The Model artifact holds what evaluation and export need, not the other checkpoints or caches.
     artifact = pipeline_run["model_dir"]
     assert sorted(p.name for p in artifact.iterdir()) == [
-        "assets", "checkpoints", "config.gin", "metrics.jsonl", "operative_config.gin"]
+        "assets", "checkpoints", "config.gin", "metrics.jsonl"]
     assert sorted(p.name for p in (artifact / "checkpoints").iterdir()) == [
         "ckpt-00000002.json", "ckpt-00000002.weights.h5"]
     exported = pipeline_run["exported"]
     assert json.loads((exported / "metrics.json").read_text())["step"] == 2
-    log = pipeline_run["result"].stdout + pipeline_run["result"].stderr
+    # Each task's output is in its own log file; the gate's says what it compared with.
+    log = (workdir / "logs" / "gate.log").read_text()
     assert f"gate: baseline {store}/serving/1/metrics.json" in log and "gate: passed" in log
     assert not (workdir / "s3:").exists() and not (REPO / "s3:").exists()
     load = subprocess.run(
@@ -136,18 +151,18 @@ def test_gate_command_against_thresholds_and_a_baseline(evaluation):
     failing = [name for name, bad in (("sentence_identification", identified is None or identified < 0.9),
                                       ("length_ratio", not 0.8 <= free["length_ratio"] <= 1.25)) if bad]
     assert failing, "two training steps cannot speak"
-    refused = run("tacotron.gate", "--metrics", metrics)
+    refused = run("tacotron.cli.gate", "--metrics", metrics)
     assert refused.returncode == 1 and all(f"free_running.{name}" in refused.stderr for name in failing)
     if identified is None:
         assert "sentence_identification is not available (needs at least 2 utterances" in refused.stderr
     speaking_checks_off = ["--min_sentence_identification", "0", "--min_length_ratio", "0", "--max_length_ratio", "0"]
-    passed = run("tacotron.gate", "--metrics", metrics, "--baseline", metrics, "--max_failure_rate", "1.0",
+    passed = run("tacotron.cli.gate", "--metrics", metrics, "--baseline", metrics, "--max_failure_rate", "1.0",
                  *speaking_checks_off)
     assert passed.returncode == 0 and "passed" in passed.stdout
-    failed = run("tacotron.gate", "--metrics", metrics, "--max_mcd", "0.5", "--min_alignment_score", "1.01",
+    failed = run("tacotron.cli.gate", "--metrics", metrics, "--max_mcd", "0.5", "--min_alignment_score", "1.01",
                  *speaking_checks_off)
     assert failed.returncode == 1 and "mcd_dtw_db" in failed.stderr and "alignment_score" in failed.stderr
-    bad = run("tacotron.gate", "--metrics", output / "report.html")
+    bad = run("tacotron.cli.gate", "--metrics", output / "report.html")
     assert "is not JSON" in one_line_error(bad, "tacotron-gate")
 
 
@@ -254,7 +269,7 @@ def test_export_loads_without_tacotron_and_matches_in_process_synthesis(exported
 
 def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp_path):
     out_wav = tmp_path / "hello.wav"
-    result = run("tacotron.synthesize", "--model", exported, "--text", "Hello, Dr. Smith! It's 5 o'clock.",
+    result = run("tacotron.cli.synthesize", "--model", exported, "--text", "Hello, Dr. Smith! It's 5 o'clock.",
                  "--output", out_wav)
     assert result.returncode == 0, result.stderr[-3000:]
     wav, rate = sf.read(out_wav)
@@ -264,7 +279,7 @@ def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp
     folder = tmp_path / "many"
     # A stop threshold above 1 never fires: each line decodes to its length limit, so the longer line is longer.
     never_stop = ["--gin_param", "SynthesisConfig.stop_threshold = 1.01"]
-    result = run("tacotron.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK,
+    result = run("tacotron.cli.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK,
                  *never_stop)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in folder.iterdir()) == ["0001.wav", "0002.wav"]
@@ -277,7 +292,7 @@ def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp
      ("x" * 100_001, "most accepted")],
 )
 def test_synthesize_refuses_unspeakable_text_without_writing(model_dir, tmp_path, text, message):
-    from tacotron import synthesize
+    from tacotron.cli import synthesize
 
     out_wav = tmp_path / "out.wav"
     assert synthesize.main(["--model", str(model_dir), "--text", text, "--output", str(out_wav)]) == 2
@@ -289,21 +304,22 @@ def test_bad_model_paths_and_files_are_one_line_errors(sample_data, tmp_path):
     not_a_model.mkdir()
     (not_a_model / "notes.txt").write_text("hello")
     out_wav = tmp_path / "out.wav"
-    line = one_line_error(run("tacotron.synthesize", "--model", not_a_model, "--text", "hello", "--output", out_wav),
-                          "tacotron-synthesize")
+    line = one_line_error(
+        run("tacotron.cli.synthesize", "--model", not_a_model, "--text", "hello", "--output", out_wav),
+        "tacotron-synthesize")
     assert "not a tacotron-train model_dir" in line and not out_wav.exists()
-    line = one_line_error(run("tacotron.export", "--model_dir", tmp_path / "missing", "--output", tmp_path / "sm"),
+    line = one_line_error(run("tacotron.cli.export", "--model_dir", tmp_path / "missing", "--output", tmp_path / "sm"),
                           "tacotron-export")
     assert "is not a directory" in line and not (tmp_path / "sm").exists()
     line = one_line_error(
-        run("tacotron.evaluate", "--data", sample_data, "--model_dir", not_a_model, "--output", tmp_path / "ev"),
+        run("tacotron.cli.evaluate", "--data", sample_data, "--model_dir", not_a_model, "--output", tmp_path / "ev"),
         "tacotron-evaluate",
     )
     assert "not a tacotron-train model_dir" in line
 
 
 def test_text_file_with_an_unspeakable_line_writes_nothing(model_dir, tmp_path):
-    from tacotron import synthesize
+    from tacotron.cli import synthesize
 
     lines = tmp_path / "lines.txt"
     lines.write_text("A fine sentence.\n!!!\n")
@@ -317,7 +333,7 @@ def test_synthesize_from_the_model_the_pipeline_pushed_to_the_store(pipeline_run
     exported = pipeline_run["exported_url"]
     assert exported.startswith("s3://") and storage.is_complete(exported)
     wav = f"{pipeline_run['store']}/hello.wav"
-    result = run("tacotron.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
+    result = run("tacotron.cli.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
     assert result.returncode == 0, result.stderr[-3000:]
     assert storage.read_bytes(wav)[:4] == b"RIFF"
     assert not (REPO / "s3:").exists()

@@ -50,8 +50,8 @@ def last_line(result) -> str:
 def test_a_disk_that_fills_during_training_ends_in_one_line_and_keeps_the_checkpoints(sample_data, tmp_path):
     with small_disk(tmp_path / "disk", "48m") as disk:
         model_dir = disk / "model"
-        command = [sys.executable, "-m", "tacotron.train", "--data", str(sample_data), "--model_dir", str(model_dir),
-                   *SMALL]
+        command = [sys.executable, "-m", "tacotron.cli.train", "--data", str(sample_data), "--model_dir",
+                   str(model_dir), *SMALL]
         process = subprocess.Popen([*command, "--steps", "10000"], cwd=REPO, env=env(), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 400
@@ -136,7 +136,7 @@ def test_a_truncated_data_shard_is_one_line_naming_the_file(sample_data, tmp_pat
     shutil.copytree(sample_data, data)
     (shard,) = data.glob("train-*.tfrecord.gz")
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    result = subprocess.run([sys.executable, "-m", "tacotron.train", "--data", str(data), "--model_dir",
+    result = subprocess.run([sys.executable, "-m", "tacotron.cli.train", "--data", str(data), "--model_dir",
                              str(tmp_path / "model"), *SMALL, "--steps", "2"], cwd=REPO, env=env(),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -148,7 +148,7 @@ def test_a_read_only_model_dir_is_one_line_before_anything_runs(sample_data, tmp
     with small_disk(tmp_path / "disk", "4m") as disk:
         (disk / "model").mkdir()
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
-        result = subprocess.run([sys.executable, "-m", "tacotron.train", "--data", str(sample_data), "--model_dir",
+        result = subprocess.run([sys.executable, "-m", "tacotron.cli.train", "--data", str(sample_data), "--model_dir",
                                  str(disk / "model"), *SMALL, "--steps", "2"], cwd=REPO, env=env(),
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]

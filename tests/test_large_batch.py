@@ -57,7 +57,7 @@ TF_LAUNCHER = (
     "import sys, tensorflow as tf; "
     "tf.config.set_logical_device_configuration(tf.config.list_physical_devices('CPU')[0], "
     "[tf.config.LogicalDeviceConfiguration()] * int(sys.argv[1])); "
-    "from tacotron.train import main; sys.exit(main(sys.argv[2:]))"
+    "from tacotron.cli.train import main; sys.exit(main(sys.argv[2:]))"
 )
 
 
@@ -71,7 +71,7 @@ def env(backend: str, devices: int = 1) -> dict:
 def train_command(backend: str, devices: int, *args: str) -> list[str]:
     if backend == "tensorflow":
         return [sys.executable, "-c", TF_LAUNCHER, str(devices), *args]
-    return [sys.executable, "-m", "tacotron.train", *args]
+    return [sys.executable, "-m", "tacotron.cli.train", *args]
 
 
 def run_train(data: pathlib.Path, model_dir: pathlib.Path, backend: str, devices: int,
@@ -163,17 +163,11 @@ LAMB_STEPS = 10
 
 def tiny_configs(vocab_size: int):
     """The tiny TacotronConfig (pre-net dropout off: micro-batches would draw other masks than one big batch) and
-    LossConfig; gin is left clear for the tests that follow."""
-    import gin
+    LossConfig."""
+    from tacotron.config import parse_gin
 
-    from tacotron.config import LossConfig, TacotronConfig
-    from tacotron.train import parse_gin
-
-    parse_gin(["tiny"], [])
-    try:
-        return dataclasses.replace(TacotronConfig(), vocab_size=vocab_size, decoder_prenet_dropout=0.0), LossConfig()
-    finally:
-        gin.clear_config()
+    configs = parse_gin(["tiny"], [])
+    return dataclasses.replace(configs.model, vocab_size=vocab_size, decoder_prenet_dropout=0.0), configs.loss
 
 
 def lamb_model(model_config, loss_config, accumulation_steps: int):
@@ -321,14 +315,9 @@ def test_bad_input_is_one_line_and_touches_nothing(bindings, backend, devices, m
     args += [a for b in bindings for a in ("--gin_param", b)]
     if (backend, devices) == ("jax", 1):
         # In this process: the check comes before anything is built, so no process start-up is needed.
-        import gin
+        from tacotron.cli.train import main
 
-        from tacotron.train import main
-
-        try:
-            code, stderr = main(args), capsys.readouterr().err
-        finally:
-            gin.clear_config()
+        code, stderr = main(args), capsys.readouterr().err
     else:
         # Several devices exist only in a process started with them.
         result = subprocess.run(train_command(backend, devices, *args), cwd=REPO, env=env(backend, devices),

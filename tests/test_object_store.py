@@ -51,7 +51,8 @@ def s3_data(root, tmp_path_factory) -> str:
 
 def start_training(data: str, model_dir: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tacotron.train", "--data", data, "--model_dir", model_dir, *SMALL, "--steps", "10000"],
+        [sys.executable, "-m", "tacotron.cli.train", "--data", data, "--model_dir", model_dir, *SMALL,
+         "--steps", "10000"],
         cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True)
 
@@ -88,7 +89,7 @@ def s3_model(root, s3_data) -> str:
     process.communicate(timeout=60)
     newest = checkpoint_steps(model_dir)[-1]
     assert lease.read(model_dir)["pid"] == process.pid
-    result = command("-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
+    result = command("-m", "tacotron.cli.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps",
                      str(newest + 2))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"resuming from step {newest}" in result.stdout
@@ -107,7 +108,7 @@ def test_training_resumes_from_checkpoints_on_the_store(s3_model):
     assert checkpoint_steps(s3_model)[-1] >= 3
     rows = [json.loads(line) for line in storage.read_text(f"{s3_model}/metrics.jsonl").splitlines()]
     assert [r for r in rows if r.get("event") == "end"]
-    for name in ("config.gin", "operative_config.gin", "assets/characters", "assets/normalization.json"):
+    for name in ("config.gin", "assets/characters", "assets/normalization.json"):
         assert storage.exists(f"{s3_model}/{name}"), name
     assert any(n.startswith("events.out.tfevents") for n in storage.listdir(f"{s3_model}/tensorboard"))
     assert lease.read(s3_model) is None  # released at the end
@@ -116,7 +117,7 @@ def test_training_resumes_from_checkpoints_on_the_store(s3_model):
 
 def test_evaluate_and_export_on_the_store(s3_model, s3_data, root):
     evaluation = f"{root}/evaluation"
-    result = command("-m", "tacotron.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
+    result = command("-m", "tacotron.cli.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
                      *QUICK_SYNTHESIS)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads(storage.read_text(f"{evaluation}/metrics.json"))
@@ -124,7 +125,7 @@ def test_evaluate_and_export_on_the_store(s3_model, s3_data, root):
     assert storage.is_complete(evaluation) and storage.exists(f"{evaluation}/report.html")
 
     exported = f"{root}/exported"
-    result = command("-m", "tacotron.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
+    result = command("-m", "tacotron.cli.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
     assert result.returncode == 0, result.stderr[-3000:]
     assert storage.is_complete(exported) and storage.exists(f"{exported}/saved_model.pb")
     info = json.loads(storage.read_text(f"{exported}/export_info.json"))
@@ -136,7 +137,7 @@ def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):
     # This test process stands for a trainer that is alive and renewing.
     storage.write_text(f"{model_dir}/{lease.LEASE_FILE}", json.dumps(
         {"owner": "other", "host": os.uname().nodename, "pid": os.getpid(), "ttl_s": 120, "heartbeat": time.time()}))
-    result = command("-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps", "2")
+    result = command("-m", "tacotron.cli.train", "--data", s3_data, "--model_dir", model_dir, *SMALL, "--steps", "2")
     assert result.returncode == 2, result.stderr[-3000:]
     line = result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr and line.startswith("tacotron-train: error: ")
@@ -149,7 +150,7 @@ def test_a_store_that_goes_away_during_training_ends_in_one_line(sample_data, tm
         model_dir = "s3://tacotron/model"
         environment = {**os.environ, **variables, "TF_CPP_MIN_LOG_LEVEL": "3"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "tacotron.train", "--data", str(sample_data), "--model_dir", model_dir, *SMALL,
+            [sys.executable, "-m", "tacotron.cli.train", "--data", str(sample_data), "--model_dir", model_dir, *SMALL,
              "--steps", "10000"], cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True)
         check = [sys.executable, "-c", "import sys\nfrom tacotron import storage\n"
@@ -170,7 +171,7 @@ def test_a_store_that_goes_away_during_training_ends_in_one_line(sample_data, tm
     ("s3://no-such-bucket/m", "bucket 'no-such-bucket' does not exist"),
 ])
 def test_unusable_model_dir_urls_are_one_line_and_write_nothing(s3_data, model_dir, message, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "tacotron.train", "--data", s3_data, "--model_dir", model_dir,
+    result = subprocess.run([sys.executable, "-m", "tacotron.cli.train", "--data", s3_data, "--model_dir", model_dir,
                              "--steps", "2"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-3000:]
@@ -185,7 +186,7 @@ def test_a_data_folder_whose_upload_did_not_finish_is_refused(s3_data, root, tmp
     for name in storage.listdir(s3_data):
         if name.startswith("train-"):
             storage.copy_file(f"{s3_data}/{name}", f"{data}/{name}")
-    result = command("-m", "tacotron.train", "--data", data, "--model_dir", str(tmp_path / "model"), *SMALL,
+    result = command("-m", "tacotron.cli.train", "--data", data, "--model_dir", str(tmp_path / "model"), *SMALL,
                      "--steps", "2")
     assert result.returncode == 2, result.stderr[-3000:]
     assert "not a finished preprocessing output" in result.stderr.strip().splitlines()[-1]

@@ -8,7 +8,6 @@ import os
 import pathlib
 import shutil
 
-import gin
 import h5py
 import keras
 import numpy as np
@@ -16,11 +15,11 @@ import pytest
 
 from tacotron import dataset, text, warm_start
 from tacotron.callbacks import Checkpointer
-from tacotron.config import TacotronConfig
+from tacotron.cli.train import main
+from tacotron.config import TacotronConfig, parse_gin
 from tacotron.model import Tacotron
 from tacotron.model_dir import write_model_assets
 from tacotron.optimizers import make_optimizer
-from tacotron.train import main, parse_gin
 from tests.test_train import SMALL, checkpoint_steps, rows, train
 
 SOURCE_STEP = 7
@@ -28,10 +27,7 @@ SOURCE_STEP = 7
 
 def tiny_config() -> TacotronConfig:
     """The architecture `--gin_file tiny` trains, so that the command line accepts checkpoints made here."""
-    parse_gin(["tiny"], [])
-    config = TacotronConfig()
-    gin.clear_config()
-    return config
+    return parse_gin(["tiny"], []).model
 
 
 def build(vocabulary, optimizer: keras.optimizers.Optimizer | None = None) -> Tacotron:
@@ -161,7 +157,6 @@ def test_bad_init_from_is_one_line_and_writes_nothing(case, message, source, sam
     # of eager compiles on 2 busy cores and this process a few seconds.
     code = main(["--data", str(sample_data), "--model_dir", str(model_dir), *SMALL, *args, "--steps", "2",
                  "--init_from", str(init_from)])
-    gin.clear_config()  # main parsed the run's bindings into gin's global state
     assert code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     errors = [line for line in lines if line.startswith("tacotron-train:")]

@@ -181,3 +181,10 @@ def clipped_fraction(samples: np.ndarray, min_run: int = 3, full_scale: float = 
         lengths = ends[1] - starts[1]  # both in (channel, sample) order, one end per start
         in_runs += int(lengths[lengths >= min_run].sum())
     return in_runs / samples.size if samples.size else 0.0
+
+
+def wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:
+    """A waveform in [-1, 1] as a 16-bit PCM WAV file's bytes (clipped, never wrapped)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()

@@ -1,11 +1,21 @@
-"""Every config object, bindable from gin files: the model, its loss, synthesis and training."""
+"""Every config object, bindable from gin files (the model, its loss, synthesis and training), and gin parsing.
+
+A command parses gin once (`parse_gin`) and passes the resulting `Configs` down; the library never reads gin's
+global bindings. A model_dir's config.gin is read back with `read_gin`, which leaves gin's global state alone.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import tokenize
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
 
 import gin
+from gin import config_parser
 
 from tacotron.audio import AudioConfig
 
@@ -147,3 +157,98 @@ class TrainConfig:
     # One trainer per model_dir (tacotron.lease): a lease not renewed for this long is taken over, so a pod that was
     # killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
     lease_ttl_s: float = 120.0
+
+
+class ConfigError(ValueError):
+    """A gin file or binding that is missing, does not parse or names no setting; its message is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Configs:
+    """Every setting of one run: parsed once by the command, passed down, written to model_dir/config.gin."""
+
+    model: TacotronConfig = dataclasses.field(default_factory=TacotronConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    synthesis: SynthesisConfig = dataclasses.field(default_factory=SynthesisConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
+
+    def to_gin(self) -> str:
+        """Every gin-bound setting, defaults included, so that a model_dir does not change meaning when a default
+        does; `read_gin` and gin itself read it back."""
+        lines = []
+        for config in (self.model, self.loss, self.synthesis, self.train):
+            name = type(config).__name__
+            lines += [f"# {name}"] + [f"{name}.{f.name} = {getattr(config, f.name)!r}"
+                                      for f in dataclasses.fields(config)] + [""]
+        return "\n".join(lines)
+
+
+# Gin name -> the Configs field it sets.
+GIN_CONFIGS = {"TacotronConfig": "model", "LossConfig": "loss", "SynthesisConfig": "synthesis",
+               "TrainConfig": "train"}
+
+
+def find_gin_file(name: str) -> str:
+    """A path, or the name of a config shipped in the package (tiny, tiny.gin, base_8khz, large_batch)."""
+    if os.path.exists(name):
+        return name
+    shipped = resources.files("tacotron.configs")
+    for candidate in (name, name + ".gin"):
+        if shipped.joinpath(candidate).is_file():
+            return str(shipped.joinpath(candidate))
+    available = sorted(p.name for p in shipped.iterdir() if p.name.endswith(".gin"))
+    raise ConfigError(f"--gin_file {name!r}: no such file, and not a shipped config ({', '.join(available)})")
+
+
+def parse_gin(files: Sequence[str], params: Sequence[str]) -> Configs:
+    """The configs that gin files (paths or shipped names) and bindings give. This replaces gin's global bindings:
+    only a command's entry point calls it, once."""
+    gin.clear_config()
+    # Shipped configs `include` each other by bare name.
+    gin.add_config_file_search_path(str(resources.files("tacotron.configs")))
+    paths = [find_gin_file(f) for f in files]
+    try:
+        gin.parse_config_files_and_bindings(paths, list(params), finalize_config=False)
+        return Configs(TacotronConfig(), LossConfig(), SynthesisConfig(), TrainConfig())
+    except (ValueError, KeyError, SyntaxError, TypeError) as e:
+        # gin appends the file/line context on later lines; the first line names the binding.
+        raise ConfigError(f"gin: {str(e).strip().splitlines()[0]}") from None
+
+
+class _LiteralsOnly(config_parser.ParserDelegate):
+    """config.gin holds literal values only: a reference or macro there is an error, not something to resolve."""
+
+    def configurable_reference(self, scoped_configurable_name: str, evaluate: bool) -> Any:
+        raise ConfigError(f"gin: @{scoped_configurable_name}: only literal values are read here")
+
+    def macro(self, macro_name: str) -> Any:
+        raise ConfigError(f"gin: %{macro_name}: only literal values are read here")
+
+
+def read_gin(text: str, params: Sequence[str] = ()) -> Configs:
+    """The configs that gin bindings (a model_dir's config.gin, then `params`) give, over the defaults; gin's global
+    bindings are neither read nor changed."""
+    values: dict[str, dict[str, Any]] = {name: {} for name in GIN_CONFIGS.values()}
+    for source in (text, *params):
+        try:
+            statements = list(config_parser.ConfigParser(source, _LiteralsOnly()))
+        except ConfigError as e:
+            # gin appends the location on later lines of the message.
+            raise ConfigError(str(e).splitlines()[0]) from None
+        except (SyntaxError, tokenize.TokenError):
+            raise ConfigError(f"gin: cannot parse {source.strip().splitlines()[0] if source.strip() else source!r}") \
+                from None
+        for statement in statements:
+            if not isinstance(statement, config_parser.BindingStatement) or statement.scope:
+                raise ConfigError(f"gin: only plain bindings are read here: {statement.location.line_content.strip()}")
+            name = statement.selector.rsplit(".", 1)[-1]
+            field = GIN_CONFIGS.get(name)
+            known = field and {f.name for f in dataclasses.fields(globals()[name])}
+            if not field or statement.arg_name not in known:
+                raise ConfigError(f"gin: no setting {statement.selector}.{statement.arg_name}")
+            values[field][statement.arg_name] = statement.value
+    try:
+        return Configs(**{field: globals()[name](**values[field]) for name, field in GIN_CONFIGS.items()})
+    except TypeError as e:
+        raise ConfigError(f"gin: {e}") from None

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import os
 import re
-import sys
 
 import numpy as np
 
-# Keras reads the backend at import; same default as tacotron-train (tacotron.train sets it too).
-os.environ.setdefault("KERAS_BACKEND", "jax")
-
-from tacotron import gate as gate_lib  # noqa: E402
-from tacotron import listening, storage  # noqa: E402
-from tacotron.model_dir import ModelError, local_model_dir  # noqa: E402
+from tacotron import listening, storage
+from tacotron.model_dir import ModelError
 
 # Teacher-forced: the model reads the recorded frames, as in training.
 TEACHER_FORCED = ("loss", "mel_loss", "linear_loss", "stop_loss", "attention_loss", "stop_accuracy",
@@ -53,36 +46,63 @@ def evaluate(
 ) -> tuple[dict, list[dict]]:
     """Evaluate the newest checkpoint in model_dir on the eval split of data_dir, writing per utterance alignment
     and mel PNGs and predicted/recorded WAVs under output_dir/utterances. Returns (metrics, report entries)."""
-    from tacotron import dataset, metrics, report
-    from tacotron.audio import AudioConfig
-    from tacotron.config import SynthesisConfig
-    from tacotron.inference import Synthesizer, compiled
-    from tacotron.model_dir import ModelError, load_model
+    loaded, info = _load(model_dir, data_dir, gin_params)
+    audio_config, synthesis = loaded.configs.audio, loaded.configs.synthesis
+    split = "eval" if len(info.n_frames["eval"]) else "train"
+    page, teacher_forced = _score(loaded, _batches(info, split, batch_size, loaded), batch_size)
+    if not page:
+        raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
+    free_running, identification = listening.summarize(page, audio_config)
+    _mark_unseen_words(page, data_dir, split, identification)
+    rows = _write_utterance_files(page, os.path.join(output_dir, "utterances"), loaded)
+    teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
+    result = {
+        "step": loaded.step,
+        "model_dir": model_dir,
+        "data_dir": data_dir,
+        "split": split,
+        "utterances": len(rows),
+        "teacher_forced": {k: teacher_forced[k] for k in TEACHER_FORCED},
+        "free_running": {k: free_running[k] for k in FREE_RUNNING},
+        "sentence_identification": identification,
+        "config": {"model": loaded.config.to_dict(), "synthesis": synthesis.to_dict()},
+        "per_utterance": rows,
+    }
+    return result, page
 
-    audio_config = AudioConfig()
+
+def _load(model_dir: str, data_dir: str, gin_params: tuple):
+    from tacotron import dataset
+    from tacotron.model_dir import load_model
+
     try:
         loaded = load_model(model_dir, gin_params)
-        info = dataset.inspect_data(data_dir, audio_config)
+        info = dataset.inspect_data(data_dir, loaded.configs.audio)
     except (ModelError, dataset.DataError) as e:
         raise EvaluationError(str(e)) from None
     if tuple(info.vocabulary) != tuple(loaded.vocabulary):
         raise EvaluationError(f"{model_dir!r} was trained with a different character vocabulary than {data_dir!r}")
-    model, config = loaded.model, loaded.config
-    r = config.reduction_factor
-    synthesis = SynthesisConfig()
-    synthesizer = Synthesizer(loaded, synthesis, audio_config)
-    split = "eval" if len(info.n_frames["eval"]) else "train"
-    # One padded shape for every batch (one bucket; the last batch filled up with copies, whose results are
-    # dropped): each compiled program is built once, which matters more here than padding does.
-    buckets = dataset.make_buckets(
-        np.concatenate(list(info.n_frames.values())), np.concatenate(list(info.text_lengths.values())), 1, r
-    )
-    data = dataset.make_dataset(
-        info, split, batch_size, buckets, audio_config,
-        shuffle_buffer=0, repeat=False, keep_text=True, drop_remainder=False,
-    )
-    pictures = os.path.join(output_dir, "utterances")
-    os.makedirs(pictures, exist_ok=True)
+    return loaded, info
+
+
+def _batches(info, split: str, batch_size: int, loaded):
+    """The split in batches of one padded shape (one bucket; the last batch is filled up with copies, whose results
+    are dropped): each compiled program is built once, which matters more here than padding does."""
+    from tacotron import dataset
+
+    buckets = dataset.make_buckets(np.concatenate(list(info.n_frames.values())),
+                                   np.concatenate(list(info.text_lengths.values())), 1, loaded.config.reduction_factor)
+    return dataset.make_dataset(info, split, batch_size, buckets, loaded.configs.audio, shuffle_buffer=0,
+                                repeat=False, keep_text=True, drop_remainder=False)
+
+
+def _score(loaded, batches, batch_size: int) -> tuple[list[dict], dict]:
+    """Every utterance free-running (listening.listen), and the teacher-forced losses over the split."""
+    from tacotron import dataset, metrics
+    from tacotron.inference import Synthesizer, compiled
+
+    model, r, synthesis = loaded.model, loaded.config.reduction_factor, loaded.configs.synthesis
+    synthesizer = Synthesizer(loaded, synthesis, loaded.configs.audio)
 
     def teacher_forced(x):
         out = model(x, training=False)
@@ -90,11 +110,9 @@ def evaluate(
         return out["stop_logits"], parts | {"loss": model.total_loss(parts)}
 
     teacher_forced = compiled(teacher_forced, model.variables)
-    totals = {name: 0.0 for name in TEACHER_FORCED if name not in ("stop_accuracy", "text_swap_mel_loss",
-                                                                   "text_reliance")}
-    swap_totals = np.zeros(3)  # mel loss with swapped texts, with their own, utterances: over batches of 2 or more
-    rows, page = [], []
-    for batch in data:
+    losses = _TeacherForcedLosses()
+    page = []
+    for batch in batches:
         n = len(batch["n_frames"])
         x = {k: _fill(batch[k].numpy(), batch_size) for k in dataset.MODEL_FEATURES}
         # Teacher-forced losses, defined exactly as in training (batch means; the copies weigh in only when n is
@@ -103,27 +121,50 @@ def evaluate(
         # Does the model read its text? The same frames with another utterance's text: a model that only continues
         # the previous frame scores about the same mel loss (text_reliance near 1).
         others = np.concatenate([np.roll(np.arange(n), 1), np.arange(n, len(x["text_ids"]))])
-        swapped = x | {k: x[k][others] for k in ("text_ids", "text_length")}
-        if n > 1:
-            _, swapped_parts = teacher_forced(swapped)
-            swap_totals += np.array([float(_numpy(swapped_parts["mel_loss"])), float(_numpy(parts["mel_loss"])), 1]) * n
-        for name in totals:
-            totals[name] += float(_numpy(parts[name])) * n
+        swapped = teacher_forced(x | {k: x[k][others] for k in ("text_ids", "text_length")})[1] if n > 1 else None
+        losses.add(parts, swapped, n)
         stop_logits = _numpy(stop_logits)  # [N, T_dec]
         for i, heard in enumerate(listening.listen(synthesizer, x, n)):
-            uid = batch["id"][i].numpy().decode("utf-8")
             heard |= {
-                "id": uid,
+                "id": batch["id"][i].numpy().decode("utf-8"),
                 "text": batch["text"][i].numpy().decode("utf-8"),
                 "stop_accuracy": metrics.stop_accuracy(stop_logits[i], heard["true_frames"], r,
                                                        synthesis.stop_threshold),
             }
             page.append(heard)
         print(f"evaluated {len(page)} utterances", flush=True)
-    if not page:
-        raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
-    free_running, identification = listening.summarize(page, audio_config)
-    # Words of each eval sentence that no training sentence has: does the model read letters, or recall words?
+    return page, losses.means()
+
+
+class _TeacherForcedLosses:
+    """Sums of the teacher-forced loss parts over utterances, and of the mel loss with swapped texts."""
+
+    def __init__(self):
+        self.totals = {name: 0.0 for name in TEACHER_FORCED
+                       if name not in ("stop_accuracy", "text_swap_mel_loss", "text_reliance")}
+        self.count = 0
+        # Mel loss with swapped texts, with their own, utterances: over batches of 2 or more only.
+        self.swap = np.zeros(3)
+
+    def add(self, parts: dict, swapped_parts: dict | None, n: int) -> None:
+        for name in self.totals:
+            self.totals[name] += float(_numpy(parts[name])) * n
+        self.count += n
+        if swapped_parts is not None:
+            self.swap += np.array([float(_numpy(swapped_parts["mel_loss"])), float(_numpy(parts["mel_loss"])), 1]) * n
+
+    def means(self) -> dict:
+        means = {name: total / max(self.count, 1) for name, total in self.totals.items()}
+        swapped, own, count = self.swap
+        means["text_swap_mel_loss"] = swapped / count if count else None
+        means["text_reliance"] = swapped / own if count else None
+        return means
+
+
+def _mark_unseen_words(page: list[dict], data_dir: str, split: str, identification: dict) -> None:
+    """Words of each eval sentence that no training sentence has: does the model read letters, or recall words?"""
+    from tacotron import dataset
+
     heard_in_training = set()
     if split == "eval":
         heard_in_training = {w for t in dataset.read_texts(data_dir, "train") for w in _words(t)}
@@ -133,37 +174,28 @@ def evaluate(
     identification["with_unseen_words"] = {
         "utterances": len(with_unseen), "correct": sum(bool(u.get("identified")) for u in with_unseen)
     }
+
+
+def _write_utterance_files(page: list[dict], folder: str, loaded) -> list[dict]:
+    """Each utterance's figure and WAVs under `folder`; returns the rows metrics.json keeps."""
+    from tacotron import report
+
+    audio_config = loaded.configs.audio
+    os.makedirs(folder, exist_ok=True)
+    rows = []
     for u in page:
         if "nearest" in u:
             u["nearest"] = page[u["nearest"]]["id"]
-        stem = os.path.join(pictures, u["id"])
+        stem = os.path.join(folder, u["id"])
         figure = report.utterance_figure(u["alignment"], u["predicted_mel"], u["recorded_mel"],
-                                         audio_config.frame_shift_ms / 1000.0, r)
+                                         audio_config.frame_shift_ms / 1000.0, loaded.config.reduction_factor)
         u["figure_png"] = report.write_file(figure, stem + ".png")
         u["predicted_wav"] = report.write_wav(u["predicted_wav"], stem + "_predicted.wav", audio_config.sample_rate)
         u["recorded_wav"] = report.write_wav(
             u["recorded_wav"], stem + "_recorded_griffin_lim.wav", audio_config.sample_rate
         )
         rows.append({k: v for k, v in u.items() if k in ROW_FIELDS})
-    count = len(rows)
-    teacher_forced = {name: totals[name] / count for name in totals}
-    teacher_forced["stop_accuracy"] = float(np.mean([row["stop_accuracy"] for row in rows]))
-    swapped, own, swap_count = swap_totals
-    teacher_forced["text_swap_mel_loss"] = swapped / swap_count if swap_count else None
-    teacher_forced["text_reliance"] = swapped / own if swap_count else None
-    result = {
-        "step": loaded.step,
-        "model_dir": model_dir,
-        "data_dir": data_dir,
-        "split": split,
-        "utterances": count,
-        "teacher_forced": {k: teacher_forced[k] for k in TEACHER_FORCED},
-        "free_running": {k: free_running[k] for k in FREE_RUNNING},
-        "sentence_identification": identification,
-        "config": {"model": config.to_dict(), "synthesis": synthesis.to_dict()},
-        "per_utterance": rows,
-    }
-    return result, page
+    return rows
 
 
 def _words(text: str) -> list[str]:
@@ -198,61 +230,29 @@ def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
     report.write_html(os.path.join(output_dir, "report.html"), result, page, curves)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tacotron-evaluate", description=__doc__)
-    parser.add_argument("--data", required=True, help="output folder of python -m pipelines.preprocess")
-    parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
-    parser.add_argument("--output", required=True, help="where metrics.json, report.html, PNGs and WAVs go")
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
-    gate_lib.add_arguments(parser)
-    return parser.parse_args(argv)
+def run(data_dir: str, model_dir: str, output: str, batch_size: int = 16, gin_params: tuple = (),
+        thresholds=None, baseline: str | None = None) -> dict:
+    """Evaluate and write metrics.json, report.html and the utterance files to `output`; with `thresholds`
+    (tacotron.gate.Thresholds), also apply the gate against the metrics.json at `baseline`. Any folder may be a URL:
+    a URL model_dir or data folder is read from a local download, a URL output is published when done. Returns
+    metrics.json's content."""
+    import contextlib
 
+    from tacotron import dataset, gate
+    from tacotron.model_dir import local_model_dir
 
-def main(argv: list[str] | None = None) -> int:
-    """Exit 0: evaluated (and the gate passed, when asked); 1: the gate failed; 2: bad input."""
-    args = parse_args(argv)
-    from tacotron import dataset
-
-    try:
-        storage.check_writable(args.output)
-    except storage.StorageError as e:
-        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
-        return 2
-    try:
-        if args.batch_size < 1:
-            raise EvaluationError(f"--batch_size must be at least 1, got {args.batch_size}")
-        thresholds = gate_lib.thresholds_from(args)
-        baseline = gate_lib.read_metrics(args.baseline) if args.baseline else None
-        with contextlib.ExitStack() as staged:
-            # A URL model_dir or data folder is read from a local download; a URL output is published when done.
-            model_dir = staged.enter_context(local_model_dir(args.model_dir))
-            data = staged.enter_context(dataset.local_data(args.data))
-            output = staged.enter_context(storage.local_output(args.output))
-            result, page = evaluate(data, model_dir, output, args.batch_size, tuple(args.gin_param))
-            result.update(model_dir=args.model_dir, data_dir=args.data)
-            # The gate applies when asked for (any of its flags); the verdict is always written.
-            gated = any(getattr(args, flag) is not None for flag in gate_lib.GATE_FLAGS)
-            reasons = gate_lib.check(result, thresholds, baseline) if gated else []
-            result["verdict"] = gate_lib.verdict(result)[1]
-            if gated:
-                result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": args.baseline}
-            write_outputs(output, result, page)
-    except (EvaluationError, ValueError, ModelError, dataset.DataError) as e:
-        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
-        return 2
-    except storage.StorageError as e:
-        print(f"tacotron-evaluate: error: {e}", file=sys.stderr)
-        return 1
-    summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
-    print(json.dumps(summary), flush=True)
-    print(result["verdict"], flush=True)
-    print(f"report: {storage.join(args.output, 'report.html')}", flush=True)
-    if reasons:
-        print("tacotron-evaluate: gate failed: " + "; ".join(reasons), file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if batch_size < 1:
+        raise EvaluationError(f"--batch_size must be at least 1, got {batch_size}")
+    baseline_metrics = gate.read_metrics(baseline) if baseline else None
+    with contextlib.ExitStack() as staged:
+        local_model = staged.enter_context(local_model_dir(model_dir))
+        data = staged.enter_context(dataset.local_data(data_dir))
+        local_output = staged.enter_context(storage.local_output(output))
+        result, page = evaluate(data, local_model, local_output, batch_size, gin_params)
+        result.update(model_dir=model_dir, data_dir=data_dir)
+        result["verdict"] = gate.verdict(result)[1]
+        if thresholds is not None:
+            reasons = gate.check(result, thresholds, baseline_metrics)
+            result["gate"] = {"passed": not reasons, "reasons": reasons, "baseline": baseline}
+        write_outputs(local_output, result, page)
+    return result

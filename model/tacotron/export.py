@@ -1,12 +1,10 @@
-"""tacotron-export: a TensorFlow SavedModel whose serving signature turns a batch of strings into 8 kHz waveforms."""
+"""Export: a TensorFlow SavedModel whose serving signature turns a batch of strings into 8 kHz waveforms."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
-import sys
 import tempfile
 
 from tacotron import storage
@@ -67,16 +65,16 @@ def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
     be a URL."""
     import tensorflow as tf
 
-    from tacotron.audio import AudioConfig
-    from tacotron.config import SynthesisConfig
     from tacotron.model_dir import ModelError, load_model, local_model_dir
 
+    if storage.listdir(output_dir) and not is_saved_model(output_dir):
+        raise ExportError(f"--output {output_dir!r} exists and is not a SavedModel; not overwriting it")
     with contextlib.ExitStack() as stack:
         try:
             loaded = load_model(stack.enter_context(local_model_dir(model_dir)), gin_params)
         except ModelError as e:
             raise ExportError(str(e)) from None
-        synthesis, audio_config = SynthesisConfig(), AudioConfig()
+        synthesis, audio_config = loaded.configs.synthesis, loaded.configs.audio
         module = build_module(loaded, synthesis, audio_config)
         info = {
             "step": loaded.step,
@@ -101,44 +99,3 @@ def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
 def is_saved_model(path: str) -> bool:
     """A complete tacotron-export output (on an object store: its completion marker is there)."""
     return storage.exists(storage.join(path, "saved_model.pb")) and storage.is_complete(path)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tacotron-export", description=__doc__)
-    parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
-    parser.add_argument("--output", required=True, help="the SavedModel directory to write")
-    parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # The SavedModel is a TensorFlow graph, so the model is rebuilt on Keras's TensorFlow backend; checkpoints are
-    # backend-independent .weights.h5 files, so a model trained on JAX exports the same weights.
-    os.environ["KERAS_BACKEND"] = "tensorflow"
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        print("tacotron-export: error: Keras was imported with another backend first", file=sys.stderr)
-        return 2
-    try:
-        storage.check_writable(args.output)
-    except storage.StorageError as e:
-        print(f"tacotron-export: error: {e}", file=sys.stderr)
-        return 2
-    try:
-        if storage.listdir(args.output) and not is_saved_model(args.output):
-            raise ExportError(f"--output {args.output!r} exists and is not a SavedModel; not overwriting it")
-        info = export(args.model_dir, args.output, tuple(args.gin_param))
-    except ExportError as e:
-        print(f"tacotron-export: error: {e}", file=sys.stderr)
-        return 2
-    except storage.StorageError as e:
-        print(f"tacotron-export: error: {e}", file=sys.stderr)
-        return 1
-    print(f"exported step {info['step']} to {args.output}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

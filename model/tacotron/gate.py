@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 
 from tacotron import storage
 
@@ -114,50 +112,6 @@ def verdict(metrics: dict, thresholds: Thresholds = Thresholds()) -> tuple[bool,
     return True, f"speaks: {heard} ({chance})"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The gate's flags, shared by tacotron-gate and tacotron-evaluate."""
-    parser.add_argument("--baseline", help="metrics.json of the currently promoted model to compare with")
-    parser.add_argument("--max_regression", type=float, default=Thresholds.max_regression,
-                        help="relative worsening allowed against --baseline (default %(default)s)")
-    parser.add_argument("--max_failure_rate", type=float, help="most utterances allowed to not stop (0..1)")
-    parser.add_argument("--max_mcd", type=float, help="highest mean MCD-DTW (dB) allowed")
-    parser.add_argument("--min_alignment_score", type=float, help="lowest mean free-running alignment score")
-    defaults = Thresholds()
-    parser.add_argument("--min_sentence_identification", type=float,
-                        help="lowest share of eval sentences recognizable from their audio, 0 = not checked "
-                             f"(default {defaults.min_sentence_identification})")
-    parser.add_argument("--min_length_ratio", type=float,
-                        help=f"lowest mean decoded/recorded length, 0 = off (default {defaults.min_length_ratio})")
-    parser.add_argument("--max_length_ratio", type=float,
-                        help=f"highest mean decoded/recorded length, 0 = off (default {defaults.max_length_ratio})")
-
-
-# Flags whose presence makes tacotron-evaluate apply the gate.
-GATE_FLAGS = ("baseline", "max_failure_rate", "max_mcd", "min_alignment_score", "min_sentence_identification",
-              "min_length_ratio", "max_length_ratio")
-
-
-def thresholds_from(args: argparse.Namespace) -> Thresholds:
-    if args.max_regression < 0:
-        raise ValueError(f"--max_regression must be >= 0, got {args.max_regression}")
-    defaults = Thresholds()
-
-    def given(value: float | None, default: float | None) -> float | None:
-        if value is None:
-            return default
-        return value or None  # 0 switches the check off
-
-    return Thresholds(
-        args.max_failure_rate,
-        args.max_mcd,
-        args.min_alignment_score,
-        args.max_regression,
-        given(args.min_sentence_identification, defaults.min_sentence_identification),
-        given(args.min_length_ratio, defaults.min_length_ratio),
-        given(args.max_length_ratio, defaults.max_length_ratio),
-    )
-
-
 def read_metrics(path: str) -> dict:
     try:
         return json.loads(storage.read_text(path))
@@ -165,28 +119,3 @@ def read_metrics(path: str) -> dict:
         raise ValueError(f"cannot read {e}") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not JSON: {e}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """tacotron-gate --metrics M [--baseline B] [limits]: exit 0 to promote, 1 (with reasons) not to, 2: bad input."""
-    parser = argparse.ArgumentParser(prog="tacotron-gate", description=__doc__)
-    parser.add_argument("--metrics", required=True, help="metrics.json written by tacotron-evaluate")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        thresholds = thresholds_from(args)
-        metrics = read_metrics(args.metrics)
-        baseline = read_metrics(args.baseline) if args.baseline else None
-        reasons = check(metrics, thresholds, baseline)
-    except ValueError as e:
-        print(f"tacotron-gate: error: {e}", file=sys.stderr)
-        return 2
-    if reasons:
-        print("tacotron-gate: failed: " + "; ".join(reasons), file=sys.stderr)
-        return 1
-    print("tacotron-gate: passed", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -96,7 +96,7 @@ class Synthesizer:
         from tacotron import vocoder
 
         self.loaded = loaded
-        self.synthesis = s = synthesis or SynthesisConfig()
+        self.synthesis = s = synthesis or loaded.configs.synthesis
         self.audio_config = audio_config
         model = loaded.model
         self._decode = compiled(lambda ids, lengths: model.decode(ids, lengths, s), model.variables)
@@ -111,6 +111,10 @@ class Synthesizer:
 
     def decode(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
         """Free-running model outputs as numpy, trimmed to the longest utterance (see Tacotron.infer)."""
+        return self.postnet(self.decode_frames(ids, lengths))
+
+    def decode_frames(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+        """The decoder's free-running mel frames, stop logits and alignments, trimmed to the longest utterance."""
         from keras import ops
 
         r = self.loaded.config.reduction_factor
@@ -118,14 +122,21 @@ class Synthesizer:
         ids = np.pad(np.asarray(ids, np.int32), ((0, 0), (0, width - ids.shape[1])))
         out = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self._decode(ids, lengths).items()}
         t_out = int(out["n_frames"].max())
-        padded = min(_round_up(t_out, self.POSTNET_MULTIPLE), out["mel"].shape[1])
-        linear = np.asarray(ops.convert_to_numpy(self._postnet(out["mel"][:, :padded], out["n_frames"])))
         return out | {
             "mel": out["mel"][:, :t_out],
-            "linear": linear[:, :t_out],
             "stop_logits": out["stop_logits"][:, : t_out // r],
             "alignments": out["alignments"][:, : t_out // r, : int(np.max(lengths))],
         }
+
+    def postnet(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`decode_frames`'s output with the post-net's linear spectrogram added."""
+        from keras import ops
+
+        mel, t_out = out["mel"], out["mel"].shape[1]
+        # Frames past n_frames are masked, so zero padding up to a reused width changes nothing.
+        padded = np.pad(mel, ((0, 0), (0, _round_up(t_out, self.POSTNET_MULTIPLE) - t_out), (0, 0)))
+        linear = np.asarray(ops.convert_to_numpy(self._postnet(padded, out["n_frames"])))
+        return out | {"linear": linear[:, :t_out]}
 
     def vocode(self, linear: np.ndarray, n_frames: np.ndarray) -> list[np.ndarray]:
         """Normalized log linear spectrograms [N, T, F] -> one float32 waveform per row, trimmed to its length."""

@@ -11,11 +11,10 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import gin
 import numpy as np
 
 from tacotron import features, storage, text
-from tacotron.config import TacotronConfig
+from tacotron.config import ConfigError, Configs, TacotronConfig, read_gin
 
 if TYPE_CHECKING:
     import keras
@@ -102,6 +101,7 @@ class LoadedModel:
     mel_std: np.ndarray
     linear_mean: np.ndarray
     linear_std: np.ndarray
+    configs: Configs = dataclasses.field(default_factory=Configs)  # what the model was trained with (config.gin)
 
     @property
     def config(self) -> TacotronConfig:
@@ -123,7 +123,8 @@ def read_assets(model_dir: str) -> tuple[tuple[str, ...], dict[str, np.ndarray]]
 
 
 def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
-    """Rebuild the model from model_dir/config.gin and load its newest checkpoint (no optimizer state)."""
+    """Rebuild the model from model_dir/config.gin (with `gin_params` over it, e.g. synthesis settings) and load its
+    newest checkpoint (no optimizer state). Gin's global bindings are left as they are."""
     from tacotron.model import Tacotron
 
     if not os.path.isdir(model_dir):
@@ -133,12 +134,14 @@ def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
     if not os.path.exists(config_path) or not checkpoints:
         raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
     vocabulary, norm = read_assets(model_dir)
-    gin.clear_config()
     try:
-        gin.parse_config_files_and_bindings([config_path], list(gin_params), finalize_config=False)
-    except (ValueError, KeyError, SyntaxError) as e:
-        raise ModelError(f"gin: {str(e).strip().splitlines()[0]}") from None
-    model = Tacotron(dataclasses.replace(TacotronConfig(), vocab_size=text.vocabulary_size(vocabulary)))
+        with open(config_path, encoding="utf-8") as f:
+            configs = read_gin(f.read(), gin_params)
+    except ConfigError as e:
+        raise ModelError(str(e)) from None
+    configs = dataclasses.replace(
+        configs, model=dataclasses.replace(configs.model, vocab_size=text.vocabulary_size(vocabulary)))
+    model = Tacotron(configs.model, configs.loss)
     model(model.dummy_inputs(), training=False)
     step, path = checkpoints[-1]
     try:
@@ -149,5 +152,6 @@ def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
     return LoadedModel(
-        model, step, model_dir, vocabulary, norm["mel_mean"], norm["mel_std"], norm["linear_mean"], norm["linear_std"]
+        model, step, model_dir, vocabulary, norm["mel_mean"], norm["mel_std"], norm["linear_mean"], norm["linear_std"],
+        configs,
     )

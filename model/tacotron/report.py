@@ -9,11 +9,12 @@ import os
 
 import matplotlib
 import numpy as np
-import soundfile as sf
 
 matplotlib.use("Agg")  # files only: no display, and no GUI toolkit imported in a headless pod
 
 from matplotlib import pyplot as plt  # noqa: E402
+
+from tacotron import audio  # noqa: E402
 
 _DPI = 100
 
@@ -95,12 +96,7 @@ def write_file(data: bytes, path: str) -> bytes:
 
 
 def write_wav(wav: np.ndarray, path: str, sample_rate: int) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-    data = buffer.getvalue()
-    with open(path, "wb") as f:
-        f.write(data)
-    return data
+    return write_file(audio.wav_bytes(wav, sample_rate), path)
 
 
 def data_uri(data: bytes, mime: str) -> str:

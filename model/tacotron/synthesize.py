@@ -1,58 +1,38 @@
-"""tacotron-synthesize: text -> 8 kHz WAV files, from an exported SavedModel or a training model_dir."""
+"""Text -> 8 kHz waveforms from an exported SavedModel or a training model_dir, and WAV files of them."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
 from tacotron import storage
 
-# Same default backend as training for model_dir checkpoints; a SavedModel always runs on TensorFlow.
-os.environ.setdefault("KERAS_BACKEND", "jax")
-
-# Beyond this the input is refused rather than split: a typo'd file, not something to read aloud.
-MAX_INPUT_CHARS = 100_000
-
 
 class SynthesisError(Exception):
-    """Bad text, model path or output; one line, exit code 2, nothing written."""
+    """Bad text or model path; one line (a command's exit code 2), nothing written."""
 
 
-def read_texts(args: argparse.Namespace) -> list[str]:
-    """The utterances to speak: --text, or the non-blank lines of --text_file."""
-    if args.text is not None:
-        texts = [args.text]
-    else:
-        try:
-            texts = [line.strip() for line in storage.read_text(args.text_file).splitlines() if line.strip()]
-        except storage.StorageError as e:
-            raise SynthesisError(f"--text_file {e}") from None
-        except UnicodeDecodeError:
-            raise SynthesisError(f"--text_file {args.text_file!r} is not UTF-8 text") from None
-        if not texts:
-            raise SynthesisError(f"--text_file {args.text_file!r} has no text (only blank lines)")
-    for number, text in enumerate(texts, 1):
-        where = "--text" if args.text is not None else f"line {number} of --text_file"
-        if not text.strip():
-            raise SynthesisError(f"{where} is empty")
-        if len(text) > MAX_INPUT_CHARS:
-            raise SynthesisError(f"{where} has {len(text)} characters; the most accepted is {MAX_INPUT_CHARS}")
-    return texts
+def synthesize(model: str, texts: list[str], gin_params: tuple = ()) -> tuple[list[np.ndarray], list[bool]]:
+    """(waveform, stopped) per text, every text checked before any audio is made; `model` is a SavedModel or a
+    model_dir, either may be a URL. `gin_params` override synthesis settings (and, for a model_dir, its config)."""
+    from tacotron.config import ConfigError, read_gin
+    from tacotron.export import is_saved_model
+    from tacotron.inference import join_chunks
 
-
-def output_paths(args: argparse.Namespace, count: int) -> list[str]:
-    """--text: the --output file itself; --text_file: --output is a folder of 0001.wav, 0002.wav, ..."""
-    if args.text is not None:
-        if not args.output.endswith(".wav"):
-            raise SynthesisError(f"--output {args.output!r} must end in .wav")
-        return [args.output]
-    if not storage.is_url(args.output) and os.path.isfile(args.output):
-        raise SynthesisError(f"--output {args.output!r} is a file; with --text_file it names a folder")
-    width = max(4, len(str(count)))
-    return [storage.join(args.output, f"{i:0{width}d}.wav") for i in range(1, count + 1)]
+    if not storage.isdir(model):
+        raise SynthesisError(f"--model {model!r} is not a directory")
+    try:
+        configs = read_gin("", gin_params)
+    except ConfigError as e:
+        raise SynthesisError(str(e)) from None
+    chunked = prepare(texts, configs.synthesis.max_chars)
+    if not is_saved_model(model):
+        return synthesize_checkpoint(model, texts, gin_params)
+    flat = [chunk for chunks in chunked for chunk in chunks]
+    with storage.local_folder(model) as local:
+        waves, stopped = synthesize_saved_model(local, flat, configs.synthesis.batch_size)
+    return join_chunks(waves, stopped, chunked, configs.audio.sample_rate)
 
 
 def prepare(texts: list[str], max_chars: int) -> list[list[str]]:
@@ -104,67 +84,7 @@ def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -
 
 
 def write_wav(path: str, wav: np.ndarray, sample_rate: int) -> None:
-    """Written to a scratch file and published: an interrupted run leaves no truncated WAV."""
-    import soundfile as sf
+    """Written whole or not at all (tacotron.storage): an interrupted run leaves no truncated WAV."""
+    from tacotron.audio import wav_bytes
 
-    if not storage.is_url(path):
-        storage.makedirs(os.path.dirname(os.path.abspath(path)))
-    scratch = storage.scratch_path(path)
-    sf.write(scratch, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-    storage.publish_file(scratch, path)
-
-
-def run(args: argparse.Namespace) -> list[str]:
-    from tacotron.audio import AudioConfig
-    from tacotron.config import SynthesisConfig
-    from tacotron.export import is_saved_model
-    from tacotron.inference import join_chunks
-
-    if not storage.isdir(args.model):
-        raise SynthesisError(f"--model {args.model!r} is not a directory")
-    texts = read_texts(args)
-    paths = output_paths(args, len(texts))
-    synthesis, audio_config = SynthesisConfig(), AudioConfig()
-    chunked = prepare(texts, synthesis.max_chars)
-    if is_saved_model(args.model):
-        flat = [chunk for chunks in chunked for chunk in chunks]
-        with storage.local_folder(args.model) as local:
-            waves, stopped = synthesize_saved_model(local, flat, synthesis.batch_size)
-        waves, stopped = join_chunks(waves, stopped, chunked, audio_config.sample_rate)
-    else:
-        waves, stopped = synthesize_checkpoint(args.model, texts, tuple(args.gin_param))
-    for path, wav, ok in zip(paths, waves, stopped, strict=True):
-        if not ok:
-            print(f"warning: {path}: decoding hit the length limit without the stop token (model undertrained?)",
-                  file=sys.stderr)
-        write_wav(path, wav, audio_config.sample_rate)
-        print(f"wrote {path} ({len(wav) / audio_config.sample_rate:.2f} s)", flush=True)
-    return paths
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tacotron-synthesize", description=__doc__)
-    parser.add_argument("--model", required=True, help="a tacotron-export SavedModel or a tacotron-train model_dir")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", help="one utterance")
-    source.add_argument("--text_file", help="UTF-8 file, one utterance per line; writes numbered WAVs")
-    parser.add_argument("--output", required=True, help="out.wav for --text; a folder for --text_file")
-    parser.add_argument("--gin_param", action="append", default=[], help="model_dir only, e.g. synthesis settings")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except SynthesisError as e:
-        print(f"tacotron-synthesize: error: {e}", file=sys.stderr)
-        return 2
-    except storage.StorageError as e:
-        print(f"tacotron-synthesize: error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    storage.write_bytes(path if storage.is_url(path) else os.path.abspath(path), wav_bytes(wav, sample_rate))

@@ -22,7 +22,7 @@ def export_model_dir(model_dir: str, destination: str) -> dict:
     step, weights = checkpoints[-1]
     stem = f"{CHECKPOINT_DIR}/{storage.basename(weights)[: -len('.weights.h5')]}"
     # The warm-start record, when there is one, says which model the weights started from.
-    names = [n for n in ("config.gin", "operative_config.gin", METRICS_FILE, RECORD_FILE)
+    names = [n for n in ("config.gin", METRICS_FILE, RECORD_FILE)
              if storage.exists(storage.join(model_dir, n))]
     # Marker after the weights, as the trainer writes them: the copy is complete once the .json exists.
     storage.get_entries(model_dir, [*names, ASSETS_DIR, stem + ".weights.h5", stem + ".json"], destination)

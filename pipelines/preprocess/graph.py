@@ -25,8 +25,8 @@ from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
-from pipelines import clip_checks, corpus, data_report, preprocessing  # noqa: E402
-from pipelines.clip_checks import ClipChecks  # noqa: E402
+from pipelines.preprocess import clip_checks, corpus, data_report, preprocessing  # noqa: E402
+from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 

@@ -4,6 +4,7 @@ submitted to a Kubeflow Pipelines host, scheduled to retrain, or run on this mac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -13,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
 # run-local's defaults: the bundled corpus, the tiny config, a CPU-sized run. Any can be overridden with --param.
 LOCAL_DEFAULTS = {
@@ -76,8 +77,8 @@ def check_cron(expression: str) -> str:
 
 
 def volume_from(spec: str | None):
-    """--pvc CLAIM[:MOUNT_PATH] -> pipelines.pipeline.Volume (None without --pvc)."""
-    from pipelines.pipeline import Volume
+    """--pvc CLAIM[:MOUNT_PATH] -> pipelines.kubeflow.pipeline.Volume (None without --pvc)."""
+    from pipelines.kubeflow.pipeline import Volume
 
     if not spec:
         return None
@@ -90,7 +91,7 @@ def volume_from(spec: str | None):
 def compile_pipeline(output: str, image: str, pvc: str | None = None) -> str:
     from kfp import compiler
 
-    from pipelines.pipeline import create_pipeline
+    from pipelines.kubeflow.pipeline import create_pipeline
 
     compiler.Compiler().compile(create_pipeline(image, volume_from(pvc)), output)
     return output
@@ -120,7 +121,7 @@ def _experiment_id(kfp_client, name: str, namespace: str | None) -> str:
 
 
 def submit(args: argparse.Namespace) -> str:
-    from pipelines.pipeline import create_pipeline
+    from pipelines.kubeflow.pipeline import create_pipeline
 
     arguments = parse_params(args.param, create_pipeline(args.image))
     if "corpus" not in arguments:
@@ -137,7 +138,7 @@ def submit(args: argparse.Namespace) -> str:
 
 
 def schedule(args: argparse.Namespace) -> None:
-    from pipelines.pipeline import create_pipeline
+    from pipelines.kubeflow.pipeline import create_pipeline
 
     if args.list:
         response = client(args).list_recurring_runs(page_size=100, namespace=args.namespace)
@@ -169,10 +170,12 @@ def schedule(args: argparse.Namespace) -> None:
 
 
 def run_local(args: argparse.Namespace) -> dict:
-    """The whole pipeline on this machine: kfp.local, each task a subprocess in this Python environment."""
+    """The whole pipeline on this machine: kfp.local, each task a subprocess in this Python environment. Unless
+    --verbose, what the tasks print goes to files under workdir/logs and one line per task is shown instead."""
     from kfp import local
 
-    from pipelines.pipeline import create_pipeline
+    from pipelines.kubeflow.console import Console
+    from pipelines.kubeflow.pipeline import create_pipeline
 
     pipeline = create_pipeline()
     workdir = pathlib.Path(args.workdir).resolve()
@@ -191,26 +194,65 @@ def run_local(args: argparse.Namespace) -> dict:
     # Caching (keyed on each task's inputs) lets a rerun on the same corpus and settings skip preprocessing.
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "pipeline_root"),
                enable_caching=not args.no_cache, cache_root=str(workdir / "cache"))
+    console = None if args.verbose else Console(workdir / "logs")
+    print(f"running the pipeline on {corpus} in {workdir}", flush=True)
     started = time.time()
-    task = pipeline(**arguments)
-    report = task.output.path
-    summary = {"report": report, "seconds": round(time.time() - started, 1), "exported": _pushed(workdir)}
-    print(f"report: {report}", flush=True)
-    evaluations = sorted((workdir / "pipeline_root").glob("*/evaluate/evaluation/metrics.json"),
-                         key=lambda p: p.stat().st_mtime)
-    if evaluations:
-        summary["verdict"] = json.loads(evaluations[-1].read_text()).get("verdict", "")
+    try:
+        with console.capture() if console else contextlib.nullcontext():
+            pipeline(**arguments)
+    except RuntimeError as e:
+        if console is None or console.failed is None:
+            raise
+        raise PipelineFailed(f"task {console.failed!r} failed; its log: {workdir / 'logs' / console.failed}.log\n"
+                             + _tail(workdir / "logs" / f"{console.failed}.log")) from e
+    return _summary(workdir, time.time() - started, console)
+
+
+class PipelineFailed(Exception):
+    """A task failed: its name, where its log is, and the log's last lines; exit code 1."""
+
+
+def _tail(path: pathlib.Path, lines: int = 12) -> str:
+    text = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return "\n".join("    " + line for line in text[-lines:])
+
+
+def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
+    """Print and return where the reports, the model and the logs are, the gate's verdict and the key figures."""
+    def newest(pattern: str) -> pathlib.Path | None:
+        found = sorted((workdir / "pipeline_root").glob(pattern), key=lambda p: p.stat().st_mtime)
+        return found[-1] if found else None
+
+    summary = {"seconds": round(seconds, 1), "exported": _pushed(workdir)}
+    report, data_report = newest("*/evaluate/evaluation/report.html"), newest("*/preprocess/data/report.html")
+    summary.update(report=str(report) if report else None, data_report=str(data_report) if data_report else None)
+    print(f"finished in {seconds / 60:.1f} min", flush=True)
+    if data_report:
+        print(f"data report: {data_report}", flush=True)
+    if report:
+        print(f"report: {report}", flush=True)
+        metrics = json.loads((report.parent / "metrics.json").read_text())
+        summary["verdict"] = metrics.get("verdict", "")
         print(f"verdict: {summary['verdict']}", flush=True)
+        free = metrics["free_running"]
+        figures = [f"step {metrics['step']}",
+                   f"sentence identification {free['sentence_identification']:.0%}" if free.get(
+                       "sentence_identification") is not None else None,
+                   f"MCD-DTW {free['mcd_dtw_db']:.2f} dB", f"GV ratio {free['gv_ratio']:.2f}",
+                   f"length ratio {free['length_ratio']:.2f}", f"failures {free['failure_rate']:.0%}"]
+        print("quality: " + ", ".join(f for f in figures if f), flush=True)
     if summary["exported"]:
         print(f"exported model: {summary['exported']}", flush=True)
     else:
-        print("no model exported: the gate did not pass (see the gate task's log above)", flush=True)
+        print("no model exported: the gate did not pass (see the gate task's log)", flush=True)
+    if console is not None:
+        print(f"logs: {console.log_dir}", flush=True)
     return summary
 
 
 def _pushed(workdir: pathlib.Path) -> str | None:
     """Where this run's export task pushed the model (serving_dir/<step>, a path or a URL); None when it did not."""
-    from pipelines.pipeline import PIPELINE_NAME
+    from pipelines.kubeflow.pipeline import PIPELINE_NAME
 
     runs = sorted((workdir / "pipeline_root").glob(f"{PIPELINE_NAME}-*"), key=lambda p: p.stat().st_mtime)
     output = runs[-1] / "export" / "executor_output.json" if runs else None
@@ -259,6 +301,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     local_cmd.add_argument("--workdir", default="out/pipeline", help="pipeline root, checkpoints and serving folder")
     local_cmd.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
     local_cmd.add_argument("--no_cache", action="store_true", help="run every task, even with unchanged inputs")
+    local_cmd.add_argument("--verbose", action="store_true",
+                           help="stream every task's output here instead of one line per task (logs under workdir)")
     args = parser.parse_args(argv)
     if getattr(args, "max_concurrency", 1) < 1:
         parser.error("--max_concurrency must be at least 1")
@@ -294,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"{prog} {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except PipelineFailed as e:
+        print(f"{prog} {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except Exception as e:  # noqa: BLE001  (network and API errors from the kfp client: one line, not a traceback)
         if args.command in ("submit", "schedule") and _is_client_error(e):
             from kfp_server_api.exceptions import ApiException
@@ -312,6 +359,3 @@ def _is_client_error(error: Exception) -> bool:
 
     return isinstance(error, (urllib3.exceptions.HTTPError, ApiException, OSError))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

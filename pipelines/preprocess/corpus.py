@@ -10,9 +10,10 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.clip_checks import ClipChecks
+from pipelines.preprocess.clip_checks import ClipChecks
 from tacotron import audio, features, text
 
+METADATA = "metadata.csv"
 REJECTED = "rejected"
 AUDIO_EXTENSIONS = (".wav", ".flac")
 # Fewer frames than this cannot be split into decoder steps meaningfully.

@@ -18,10 +18,9 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.clip_checks import ClipChecks
+from pipelines.preprocess.clip_checks import ClipChecks
+from pipelines.preprocess.corpus import METADATA
 from tacotron import storage
-
-METADATA = "metadata.csv"
 
 
 class UsageError(Exception):
@@ -99,15 +98,15 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         raise UsageError(str(e)) from None
     lines = read_metadata(args.corpus)
     # TensorFlow is imported only once the command line is known to be good: a typo fails in a second.
-    from pipelines import preprocess_pipeline
+    from pipelines.preprocess import graph
 
     if not args.output.startswith("s3://"):
-        return preprocess_pipeline.run(args, options, lines)
+        return graph.run(args, options, lines)
     # TFT writes its transform graph through TensorFlow's filesystems, which have gs:// but no s3://: the job writes
     # into a local folder, published to the store when it has succeeded.
     with tempfile.TemporaryDirectory(prefix="preprocess-") as local:
-        report = preprocess_pipeline.run(argparse.Namespace(**{**vars(args), "output": local}), options, lines)
-        publish_outputs(local, args.output, preprocess_pipeline.OUTPUT_PATTERNS)
+        report = graph.run(argparse.Namespace(**{**vars(args), "output": local}), options, lines)
+        publish_outputs(local, args.output, graph.OUTPUT_PATTERNS)
     return report
 
 
@@ -168,6 +167,3 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({report['hours_kept'] * 60:.1f} min of audio); rejected {report['rejected_total']} ({reasons})")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

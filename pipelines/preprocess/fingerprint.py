@@ -7,7 +7,7 @@ import hashlib
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.preprocess import METADATA
+from pipelines.preprocess.corpus import METADATA
 
 
 def fingerprint(corpus: str) -> str:

@@ -1,0 +1,7 @@
+"""`python -m pipelines.kubeflow`."""
+
+import sys
+
+from pipelines.kubeflow.cli import main
+
+sys.exit(main())
