@@ -52,3 +52,8 @@ def promoted(serving_dir: str) -> str | None:
         if storage.is_complete(folder) and storage.exists(storage.join(folder, "metrics.json")):
             return folder
     return None
+
+
+def gin_flags(gin_params: str) -> list[str]:
+    """A component's `gin_params` ("binding; binding", as a pipeline parameter holds them) -> --gin_param flags."""
+    return [flag for binding in gin_params.split(";") if binding.strip() for flag in ("--gin_param", binding.strip())]

@@ -16,11 +16,10 @@ def evaluate(
     import os
     import shutil
 
+    from components.artifacts import gin_flags
     from tacotron.cli import evaluate as command
 
-    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path]
-    for binding in filter(None, (b.strip() for b in gin_params.split(";"))):
-        argv += ["--gin_param", binding]
+    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path, *gin_flags(gin_params)]
     code = command.main(argv)
     if code != 0:
         raise RuntimeError(f"tacotron-evaluate exited with {code} (see the log above)")

@@ -31,7 +31,7 @@ def train(
         raise RuntimeError(f"Keras was imported with backend {sys.modules['keras'].backend.backend()!r} before the "
                            f"train component could select {backend!r}")
     os.environ["KERAS_BACKEND"] = backend
-    from components.artifacts import export_model_dir
+    from components.artifacts import export_model_dir, gin_flags
     from tacotron import storage
     from tacotron.cli import train as command
 
@@ -39,8 +39,7 @@ def train(
     argv = ["--data", data.path, "--model_dir", model_dir]
     for name in filter(None, (g.strip() for g in gin_files.split(","))):
         argv += ["--gin_file", name]
-    for binding in filter(None, (b.strip() for b in gin_params.split(";"))):
-        argv += ["--gin_param", binding]
+    argv += gin_flags(gin_params)
     if steps > 0:
         argv += ["--steps", str(steps)]
     if init_from:

@@ -241,10 +241,15 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
                    f"MCD-DTW {free['mcd_dtw_db']:.2f} dB", f"GV ratio {free['gv_ratio']:.2f}",
                    f"length ratio {free['length_ratio']:.2f}", f"failures {free['failure_rate']:.0%}"]
         print("quality: " + ", ".join(f for f in figures if f), flush=True)
+    gate_log = console.log_dir / "gate.log" if console is not None else None
+    if gate_log is not None and gate_log.exists():
+        said = [line for line in gate_log.read_text(errors="replace").splitlines() if line.strip().startswith("gate: ")]
+        if said:
+            print(said[-1].strip(), flush=True)
     if summary["exported"]:
         print(f"exported model: {summary['exported']}", flush=True)
     else:
-        print("no model exported: the gate did not pass (see the gate task's log)", flush=True)
+        print("no model exported: the gate did not pass", flush=True)
     if console is not None:
         print(f"logs: {console.log_dir}", flush=True)
     return summary
