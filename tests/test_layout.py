@@ -74,26 +74,76 @@ def test_arrows_point_one_way():
                 assert not name.startswith(prefixes), f"{path.relative_to(REPO)} imports {name}"
 
 
-def test_no_module_level_import_cycle_in_tacotron():
-    """The graph of module-level imports between tacotron's modules has no cycle (imports inside functions, which
-    some modules use to stay light, are not edges: they run after every module has loaded)."""
-    paths = {f"tacotron.{p.stem}": p for p in LIBRARY.glob("*.py") if p.stem != "__init__"}
-    paths |= {f"tacotron.cli.{p.stem}": p for p in (LIBRARY / "cli").glob("*.py") if p.stem != "__init__"}
+def first_party_modules() -> dict[str, pathlib.Path]:
+    """Module name -> file, for tacotron, pipelines and components."""
+    modules = {}
+    roots = {"tacotron": LIBRARY, "pipelines": REPO / "pipelines", "components": REPO / "components"}
+    for package, root in roots.items():
+        for path in root.rglob("*.py"):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def import_edges(modules: dict[str, pathlib.Path], module_level_only: bool) -> dict[str, set[str]]:
+    """Module -> the first-party modules it imports (a `from package import module` counts as the module)."""
     edges = {}
-    for module, path in paths.items():
-        top_level = ast.parse(path.read_text()).body
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text())
+        nodes = tree.body if module_level_only else list(ast.walk(tree))
         names = set()
-        for node in top_level:
+        for node in nodes:
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        edges[module] = {name for name in names if name in paths and name != module}
+        edges[module] = {name for name in names if name in modules and name != module}
+    return edges
 
-    def visit(module: str, stack: list[str]) -> None:
-        assert module not in stack, "import cycle: " + " -> ".join([*stack[stack.index(module):], module])
-        for target in edges[module]:
-            visit(target, [*stack, module])
 
-    for module in paths:
-        visit(module, [])
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(node: str, stack: list[str]) -> list[str] | None:
+        if node in stack:
+            return [*stack[stack.index(node):], node]
+        if node in done:
+            return None
+        for target in sorted(edges.get(node, ())):
+            if cycle := visit(target, [*stack, node]):
+                return cycle
+        done.add(node)
+        return None
+
+    for node in sorted(edges):
+        if cycle := visit(node, []):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_between_modules():
+    """Module-level imports between first-party modules form no cycle (imports inside functions, which some modules
+    use to stay light, run after every module has loaded)."""
+    assert find_cycle(import_edges(first_party_modules(), module_level_only=True)) is None
+
+
+def test_no_import_cycle_between_packages():
+    """Counting every import, function-level too: tacotron, the Beam job, the components and the Kubeflow pipeline
+    form no cycle (the arrows: pipelines.kubeflow -> components -> {tacotron, pipelines.preprocess})."""
+    packages = ("pipelines.kubeflow", "pipelines.preprocess", "components", "tacotron")
+
+    def package(module: str) -> str | None:
+        return next((p for p in packages if module == p or module.startswith(p + ".")), None)
+
+    graph: dict[str, set[str]] = {p: set() for p in packages}
+    for module, targets in import_edges(first_party_modules(), module_level_only=False).items():
+        for target in targets:
+            if package(module) and package(target) and package(module) != package(target):
+                graph[package(module)].add(package(target))
+    assert find_cycle(graph) is None, graph
+    assert graph["tacotron"] == set() and "pipelines.kubeflow" not in graph["components"]
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
