@@ -9,23 +9,17 @@ import shutil
 import tempfile
 
 from tacotron import storage
-from tacotron.model_dir import ASSETS_DIR, CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
+from tacotron.model_dir import newest_checkpoint_entries
 from tacotron.warm_start import RECORD_FILE
 
 
 def export_model_dir(model_dir: str, destination: str) -> dict:
     """Copy what evaluation and export need (config, assets, the newest checkpoint, metrics) into the Model artifact;
     the other checkpoints and caches stay in the persistent checkpoint folder. Returns artifact metadata."""
-    checkpoints = list_checkpoints(model_dir)
-    if not checkpoints:
-        raise RuntimeError(f"{model_dir} has no complete checkpoint")
-    step, weights = checkpoints[-1]
-    stem = f"{CHECKPOINT_DIR}/{storage.basename(weights)[: -len('.weights.h5')]}"
+    step, names = newest_checkpoint_entries(model_dir)
     # The warm-start record, when there is one, says which model the weights started from.
-    names = [n for n in ("config.gin", METRICS_FILE, RECORD_FILE)
-             if storage.exists(storage.join(model_dir, n))]
-    # Marker after the weights, as the trainer writes them: the copy is complete once the .json exists.
-    storage.get_entries(model_dir, [*names, ASSETS_DIR, stem + ".weights.h5", stem + ".json"], destination)
+    names += [RECORD_FILE] if storage.exists(storage.join(model_dir, RECORD_FILE)) else []
+    storage.get_entries(model_dir, names, destination)
     where = model_dir if storage.is_url(model_dir) else os.path.abspath(model_dir)
     return {"step": step, "checkpoints": where}
 

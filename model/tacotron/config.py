@@ -184,9 +184,9 @@ class Configs:
         return "\n".join(lines)
 
 
-# Gin name -> the Configs field it sets.
-GIN_CONFIGS = {"TacotronConfig": "model", "LossConfig": "loss", "SynthesisConfig": "synthesis",
-               "TrainConfig": "train"}
+# Gin name -> the Configs field it sets, and its class.
+GIN_CONFIGS = {cls.__name__: (field, cls) for field, cls in (
+    ("model", TacotronConfig), ("loss", LossConfig), ("synthesis", SynthesisConfig), ("train", TrainConfig))}
 
 
 def find_gin_file(name: str) -> str:
@@ -229,7 +229,7 @@ class _LiteralsOnly(config_parser.ParserDelegate):
 def read_gin(text: str, params: Sequence[str] = ()) -> Configs:
     """The configs that gin bindings (a model_dir's config.gin, then `params`) give, over the defaults; gin's global
     bindings are neither read nor changed."""
-    values: dict[str, dict[str, Any]] = {name: {} for name in GIN_CONFIGS.values()}
+    values: dict[str, dict[str, Any]] = {name: {} for name in GIN_CONFIGS}
     for source in (text, *params):
         try:
             statements = list(config_parser.ConfigParser(source, _LiteralsOnly()))
@@ -243,12 +243,11 @@ def read_gin(text: str, params: Sequence[str] = ()) -> Configs:
             if not isinstance(statement, config_parser.BindingStatement) or statement.scope:
                 raise ConfigError(f"gin: only plain bindings are read here: {statement.location.line_content.strip()}")
             name = statement.selector.rsplit(".", 1)[-1]
-            field = GIN_CONFIGS.get(name)
-            known = field and {f.name for f in dataclasses.fields(globals()[name])}
-            if not field or statement.arg_name not in known:
+            if name not in GIN_CONFIGS or statement.arg_name not in {f.name for f in dataclasses.fields(
+                    GIN_CONFIGS[name][1])}:
                 raise ConfigError(f"gin: no setting {statement.selector}.{statement.arg_name}")
-            values[field][statement.arg_name] = statement.value
+            values[name][statement.arg_name] = statement.value
     try:
-        return Configs(**{field: globals()[name](**values[field]) for name, field in GIN_CONFIGS.items()})
+        return Configs(**{field: cls(**values[name]) for name, (field, cls) in GIN_CONFIGS.items()})
     except TypeError as e:
         raise ConfigError(f"gin: {e}") from None

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # written (after the weights); metrics.jsonl is the training log.
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
+# Every setting the model was trained with (tacotron.config.Configs.to_gin).
+CONFIG_FILE = "config.gin"
 # What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on.
 ASSETS_DIR = "assets"
 
@@ -75,14 +77,22 @@ def local_model_dir(model_dir: str) -> Iterator[str]:
     if not storage.is_url(model_dir):
         yield model_dir
         return
-    checkpoints = list_checkpoints(model_dir)
-    if not checkpoints or not storage.exists(storage.join(model_dir, "config.gin")):
-        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
-    stem = f"{CHECKPOINT_DIR}/{storage.basename(checkpoints[-1][1])[: -len('.weights.h5')]}"
-    names = ["config.gin", ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
-    names += [METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else []
+    _, names = newest_checkpoint_entries(model_dir)
     with storage.local_folder(model_dir, names) as local:
         yield local
+
+
+def newest_checkpoint_entries(model_dir: str) -> tuple[int, list[str]]:
+    """The newest complete checkpoint's step, and the entries of model_dir (relative paths) that loading it needs:
+    config, assets, the weights and then their marker, and the training log when there is one. The older
+    checkpoints, TensorBoard and caches are left out."""
+    checkpoints = list_checkpoints(model_dir)
+    if not checkpoints or not storage.exists(storage.join(model_dir, CONFIG_FILE)):
+        raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
+    step, weights = checkpoints[-1]
+    stem = f"{CHECKPOINT_DIR}/{storage.basename(weights)[: -len('.weights.h5')]}"
+    names = [CONFIG_FILE, ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
+    return step, names + ([METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else [])
 
 
 def vocabulary_file(model_dir: str) -> str:
@@ -129,7 +139,7 @@ def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
 
     if not os.path.isdir(model_dir):
         raise ModelError(f"{model_dir!r} is not a directory")
-    config_path = os.path.join(model_dir, "config.gin")
+    config_path = os.path.join(model_dir, CONFIG_FILE)
     checkpoints = list_checkpoints(model_dir)
     if not os.path.exists(config_path) or not checkpoints:
         raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")

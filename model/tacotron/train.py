@@ -27,7 +27,7 @@ from tacotron.callbacks import (
 )
 from tacotron.config import Configs, TrainConfig
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
-from tacotron.model_dir import LoadedModel, list_checkpoints, restore_latest, write_model_assets
+from tacotron.model_dir import CONFIG_FILE, LoadedModel, list_checkpoints, restore_latest, write_model_assets
 from tacotron.optimizers import OPTIMIZERS, make_optimizer
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ def write_run_files(data_dir: str, model_dir: str, configs: Configs) -> None:
         if not jax.config.jax_compilation_cache_dir:
             jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-    storage.write_text(storage.join(model_dir, "config.gin"), configs.to_gin())
+    storage.write_text(storage.join(model_dir, CONFIG_FILE), configs.to_gin())
     write_model_assets(data_dir, model_dir)
 
 

@@ -203,8 +203,8 @@ def run_local(args: argparse.Namespace) -> dict:
     except RuntimeError as e:
         if console is None or console.failed is None:
             raise
-        raise PipelineFailed(f"task {console.failed!r} failed; its log: {workdir / 'logs' / console.failed}.log\n"
-                             + _tail(workdir / "logs" / f"{console.failed}.log")) from e
+        log = console.log_dir / f"{console.failed}.log"
+        raise PipelineFailed(f"task {console.failed!r} failed; its log: {log}\n{_tail(log)}") from e
     return _summary(workdir, time.time() - started, console)
 
 
@@ -218,13 +218,11 @@ def _tail(path: pathlib.Path, lines: int = 12) -> str:
 
 
 def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
-    """Print and return where the reports, the model and the logs are, the gate's verdict and the key figures."""
-    def newest(pattern: str) -> pathlib.Path | None:
-        found = sorted((workdir / "pipeline_root").glob(pattern), key=lambda p: p.stat().st_mtime)
-        return found[-1] if found else None
-
+    """Print and return where the reports, the model and the logs are, the gate's verdict and the key figures. A task
+    that was cached wrote its outputs under an earlier run's folder: the reports are the newest of any run."""
     summary = {"seconds": round(seconds, 1), "exported": _pushed(workdir)}
-    report, data_report = newest("*/evaluate/evaluation/report.html"), newest("*/preprocess/data/report.html")
+    report = _newest(workdir, "*/evaluate/evaluation/report.html")
+    data_report = _newest(workdir, "*/preprocess/data/report.html")
     summary.update(report=str(report) if report else None, data_report=str(data_report) if data_report else None)
     print(f"finished in {seconds / 60:.1f} min", flush=True)
     if data_report:
@@ -255,12 +253,19 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
     return summary
 
 
+def _newest(workdir: pathlib.Path, pattern: str) -> pathlib.Path | None:
+    """The most recently written path under workdir/pipeline_root that matches `pattern`."""
+    found = sorted((workdir / "pipeline_root").glob(pattern), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
 def _pushed(workdir: pathlib.Path) -> str | None:
-    """Where this run's export task pushed the model (serving_dir/<step>, a path or a URL); None when it did not."""
+    """Where this run's export task pushed the model (serving_dir/<step>, a path or a URL); None when it did not
+    (an earlier run's export does not count)."""
     from pipelines.kubeflow.pipeline import PIPELINE_NAME
 
-    runs = sorted((workdir / "pipeline_root").glob(f"{PIPELINE_NAME}-*"), key=lambda p: p.stat().st_mtime)
-    output = runs[-1] / "export" / "executor_output.json" if runs else None
+    run = _newest(workdir, f"{PIPELINE_NAME}-*")
+    output = run / "export" / "executor_output.json" if run else None
     if output is None or not output.exists():
         return None
     return json.loads(output.read_text()).get("parameterValues", {}).get("Output") or None

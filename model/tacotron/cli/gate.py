@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         return fail(PROG, e, 2)
     if reasons:
-        print("tacotron-gate: failed: " + "; ".join(reasons), file=sys.stderr)
+        print(f"{PROG}: failed: " + "; ".join(reasons), file=sys.stderr)
         return 1
-    print("tacotron-gate: passed", flush=True)
+    print(f"{PROG}: passed", flush=True)
     return 0
 
 
