@@ -25,7 +25,7 @@ from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
-from pipelines.preprocess import clip_checks, corpus, data_report, preprocessing  # noqa: E402
+from pipelines.preprocess import clip_checks, corpus, data_report, preprocessing, tfrecord_sink  # noqa: E402
 from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
@@ -121,10 +121,9 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
         transformed, transformed_metadata = ((arrow[split], adapter_config), transform_fn) | (
             f"Transform{split}" >> tft_beam.TransformDataset(output_record_batches=True))
         _ = (transformed | f"Encode{split}" >> beam.ParDo(EncodeExamples(transformed_metadata.schema))
-             | f"Write{split}" >> beam.io.WriteToTFRecord(
+             | f"Write{split}" >> beam.io.Write(tfrecord_sink.GzipTFRecordSink(
                  FileSystems.join(staging, split), file_name_suffix=features.TFRECORD_SUFFIX,
-                 num_shards=max(1, math.ceil(expected * share / CLIPS_PER_SHARD)),
-                 compression_type=beam.io.filesystem.CompressionTypes.GZIP))
+                 num_shards=max(1, math.ceil(expected * share / CLIPS_PER_SHARD)))))
 
     # Count outcomes and kept audio into report.json; report.html also shows each kept clip's measures (a few
     # numbers and the transcript per clip meet in one place, as the rates do) and every rejected record.
@@ -189,7 +188,7 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
     # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
     # subprocesses only need `tacotron` and the requirements installed.
-    for module in (clip_checks, corpus, data_report, sys.modules[__name__]):
+    for module in (clip_checks, corpus, data_report, tfrecord_sink, sys.modules[__name__]):
         cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(
