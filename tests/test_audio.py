@@ -113,3 +113,9 @@ def test_clipped_fraction_counts_runs_at_full_scale_only():
     eight_bit_max = np.full(10, 127 / 128, np.float32)
     assert audio.clipped_fraction(eight_bit_max) == 1.0
     assert audio.clipped_fraction(0.5 * np.sin(np.arange(1000))) == 0.0
+
+
+def test_num_frames_is_the_stft_frame_count():
+    for n in (1, 99, 100, 101, 399, 400, 8000, 12345):
+        wav = np.random.default_rng(n).uniform(-0.5, 0.5, n).astype(np.float32)
+        assert audio.num_frames(n, CONFIG) == len(audio.stft_magnitude(wav, CONFIG)), n

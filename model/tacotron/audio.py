@@ -130,6 +130,11 @@ def stft_magnitude(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.n
     return np.abs(spec).T.astype(np.float32)
 
 
+def num_frames(num_samples: int, config: AudioConfig = AudioConfig()) -> int:
+    """Frames `stft_magnitude` gives for a clip of `num_samples` (centered frames: one per hop, plus one)."""
+    return 1 + num_samples // config.hop_length
+
+
 @functools.lru_cache(maxsize=8)
 def mel_basis(config: AudioConfig = AudioConfig()) -> np.ndarray:
     """Mel filterbank [num_mels, num_freq] (Slaney-style, area-normalized)."""

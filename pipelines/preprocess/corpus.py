@@ -17,6 +17,8 @@ from tacotron import audio, features, text
 METADATA = "metadata.csv"
 REJECTED = "rejected"
 AUDIO_EXTENSIONS = (".wav", ".flac")
+# A measured clip's trimmed 8 kHz samples, until its spectrograms replace them.
+WAV = "wav"
 # Fewer frames than this cannot be split into decoder steps meaningfully.
 MIN_FRAMES = 4
 
@@ -76,20 +78,14 @@ class KeepFirstOfId(beam.DoFn):
         yield first
 
 
-class ComputeFeatures(beam.DoFn):
-    """Row -> raw features (see tacotron.features.RAW_FEATURES) and the clip's measures (duration, speaking rate,
-    speech level, clipped share), or a rejection by the `ClipChecks` that need only the clip itself."""
+class MeasureClip(beam.DoFn):
+    """Row -> the trimmed 8 kHz clip and its measures (duration, speaking rate, speech level, clipped share), or a
+    rejection by the `ClipChecks` that need only the clip itself."""
 
     def __init__(self, corpus: str, checks: ClipChecks, config: audio.AudioConfig):
         self._wavs = FileSystems.join(corpus, "wavs")
         self._checks = checks
         self._config = config
-
-    def setup(self) -> None:
-        # One BLAS thread per worker: the work per clip is small matrices (the mel projection), and parallelism comes
-        # from the runner's workers. OpenBLAS's own threads on top of them oversubscribe the cores; on 2 busy cores
-        # one [241, 257] x [257, 80] product took 2.8 ms with 2 threads against 0.07 ms with 1.
-        threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
     def _find_audio(self, record_id: str) -> str | None:
         for ext in AUDIO_EXTENSIONS:
@@ -100,7 +96,7 @@ class ComputeFeatures(beam.DoFn):
 
     def process(self, row: dict[str, Any]) -> Iterator[Any]:
         record_id, line = row["id"], row["line"]
-        outcome = self._features(row)
+        outcome = self._measure(row)
         if isinstance(outcome, tuple):
             reason, detail = outcome
             beam.metrics.Metrics.counter("preprocess", f"rejected_{reason}").inc()
@@ -109,7 +105,7 @@ class ComputeFeatures(beam.DoFn):
         beam.metrics.Metrics.counter("preprocess", "kept").inc()
         yield outcome
 
-    def _features(self, row: dict[str, Any]) -> dict[str, Any] | tuple[str, str]:
+    def _measure(self, row: dict[str, Any]) -> dict[str, Any] | tuple[str, str]:
         config, checks = self._config, self._checks
         transcript = text.normalize_text(row["transcript"])
         if not transcript:
@@ -138,8 +134,7 @@ class ComputeFeatures(beam.DoFn):
         seconds = len(wav) / config.sample_rate
         if seconds > checks.max_seconds:
             return "too_long", f"{seconds:.2f} s after trimming silence, over the limit of {checks.max_seconds} s"
-        mel, linear = audio.spectrograms(wav, config)  # [T, num_mels], [T, num_freq]
-        if len(mel) < MIN_FRAMES:
+        if audio.num_frames(len(wav), config) < MIN_FRAMES:
             return "too_short", f"{seconds:.3f} s after trimming silence, under {MIN_FRAMES} frames"
         chars_per_second = len(transcript) / seconds
         if not checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second:
@@ -150,15 +145,35 @@ class ComputeFeatures(beam.DoFn):
         return {
             features.ID: row["id"],
             features.TEXT: transcript,
-            features.MEL: mel.reshape(-1),
-            features.LINEAR: linear.reshape(-1),
-            features.N_FRAMES: np.int64(len(mel)),
+            # The samples, not yet the spectrograms: until the corpus's speaking-rate band is known, every kept clip
+            # waits between stages (crossing processes on a multi-worker runner), and [T] samples are 3.4x smaller
+            # than [T, 80 + 257] spectrogram frames.
+            WAV: wav,
             "seconds": seconds,
             "line": row["line"],
             "chars_per_second": chars_per_second,
             "speech_dbfs": level,
             "clipped_fraction": clipped,
         }
+
+
+class ComputeSpectrograms(beam.DoFn):
+    """Clip with its trimmed samples -> the same clip with the raw features (tacotron.features.RAW_FEATURES)."""
+
+    def __init__(self, config: audio.AudioConfig):
+        self._config = config
+
+    def setup(self) -> None:
+        # One BLAS thread per worker: the work per clip is small matrices (the mel projection), and parallelism comes
+        # from the runner's workers. OpenBLAS's own threads on top of them oversubscribe the cores; on 2 busy cores
+        # one [241, 257] x [257, 80] product took 2.8 ms with 2 threads against 0.07 ms with 1.
+        threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+
+    def process(self, clip: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        clip = dict(clip)
+        mel, linear = audio.spectrograms(clip.pop(WAV), self._config)  # [T, num_mels], [T, num_freq]
+        yield {**clip, features.MEL: mel.reshape(-1), features.LINEAR: linear.reshape(-1),
+               features.N_FRAMES: np.int64(len(mel))}
 
 
 class RejectRateOutliers(beam.DoFn):

@@ -80,16 +80,18 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     unique = (parsed.rows | "GroupById" >> beam.GroupByKey()
               | "KeepFirstOfId" >> beam.ParDo(corpus.KeepFirstOfId()).with_outputs(corpus.REJECTED, main="rows"))
     # Load, resample, trim and measure every clip; silent, clipped, too long or short, or absurdly paced are rejected.
-    computed = unique.rows | "ComputeFeatures" >> beam.ParDo(
-        corpus.ComputeFeatures(args.corpus, checks, config)).with_outputs(corpus.REJECTED, main="clips")
+    computed = unique.rows | "MeasureClips" >> beam.ParDo(
+        corpus.MeasureClip(args.corpus, checks, config)).with_outputs(corpus.REJECTED, main="clips")
     # The corpus's own speaking-rate band; one float per clip meets in one place (2.4 MB for 300k clips).
     rate_band = (computed.clips | "Rates" >> beam.Map(lambda clip: clip["chars_per_second"])
                  | "AllRates" >> beam.combiners.ToList()
                  | "RateBand" >> beam.Map(clip_checks.rate_band, checks.rate_outlier_k))
     paced = computed.clips | "RejectRateOutliers" >> beam.ParDo(
         corpus.RejectRateOutliers(), beam.pvalue.AsSingleton(rate_band)).with_outputs(corpus.REJECTED, main="clips")
-    clips = paced.clips | "AssignSplit" >> beam.Map(
-        lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)})
+    # Spectrograms only for the clips that passed every check.
+    clips = (paced.clips | "ComputeSpectrograms" >> beam.ParDo(corpus.ComputeSpectrograms(config))
+             | "AssignSplit" >> beam.Map(
+                 lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)}))
     rejected = (parsed[corpus.REJECTED], unique[corpus.REJECTED], computed[corpus.REJECTED],
                 paced[corpus.REJECTED]) | "AllRejected" >> beam.Flatten()
 
