@@ -170,9 +170,9 @@ class ComputeSpectrograms(beam.DoFn):
         threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
     def process(self, clip: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        clip = dict(clip)
-        mel, linear = audio.spectrograms(clip.pop(WAV), self._config)  # [T, num_mels], [T, num_freq]
-        yield {**clip, features.MEL: mel.reshape(-1), features.LINEAR: linear.reshape(-1),
+        mel, linear = audio.spectrograms(clip[WAV], self._config)  # [T, num_mels], [T, num_freq]
+        measures = {name: value for name, value in clip.items() if name != WAV}
+        yield {**measures, features.MEL: mel.reshape(-1), features.LINEAR: linear.reshape(-1),
                features.N_FRAMES: np.int64(len(mel))}
 
 
