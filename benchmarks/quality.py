@@ -1,9 +1,11 @@
 """Quality against training steps and wall time: does the model say sentences, and words, it was never trained on?
 
-For each config and seed, trains with the real `tacotron-train` on the bundled corpus (preprocessed into --data when
-missing) in segments (the schedule is the full run's in every segment, via TrainConfig.decay_steps), and after each
-segment measures free-running synthesis of a held-out set whose words the training corpus lacks (made with
-data/make_sample_corpus.py and espeak-ng in the corpus voice):
+For each config, frontend (characters, phonemes), voice and seed, trains with the real `tacotron-train` in segments
+(the schedule is the full run's in every segment, via TrainConfig.decay_steps), and after each segment measures
+free-running synthesis of a held-out set whose words the training corpus lacks. Voices: `en-us` is the bundled
+espeak-ng corpus; `flite:slt` (or another flite voice) is the same 400 sentences rendered by data/make_sample_corpus.py
+with flite, a voice built from a person's recordings whose pronunciations are not espeak-ng's, so the G2P and the voice
+disagree as they do with a real speaker. Each voice has its own held-out set in that voice. Measured:
 - sentence identification among the held-out sentences (chance 1/N) and its median margin;
 - minimal pairs: is the prediction nearer its own sentence's recording than the same sentence with one word
   changed (chance 50%), and the distance margin;
@@ -12,7 +14,8 @@ data/make_sample_corpus.py and espeak-ng in the corpus voice):
 The in-training eval-split identification (TrainConfig.evaluate_every) is recorded too. Writes
 benchmarks/results/quality.json, docs/quality.png and one row per config in docs/BENCHMARKS.md.
 
-    python benchmarks/quality.py [--configs tiny base_8khz] [--seeds 1 2] [--steps 2000 6000] [--segments 4]
+    python benchmarks/quality.py [--configs tiny] [--steps 1300] [--frontends characters phonemes]
+        [--voices en-us flite:slt] [--seeds 1 2] [--segments 2]
 """
 
 from __future__ import annotations
@@ -42,29 +45,49 @@ BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 PLOT = REPO / "docs" / "quality.png"
 SAMPLE = REPO / "data" / "sample_corpus"
 SPEAKING_BAR = 0.95  # sentence identification on held-out sentences that counts as "speaks"
+BUNDLED_VOICE = "en-us"  # the voice of data/sample_corpus
+
+
+def corpus_of(work: pathlib.Path, voice: str) -> pathlib.Path:
+    """The bundled corpus, or its 400 sentences (same seed) rendered in another voice."""
+    if voice == BUNDLED_VOICE:
+        return SAMPLE
+    folder = work / f"corpus-{voice.replace(':', '-')}"
+    if not (folder / "metadata.csv").exists():
+        make_sample_corpus.build(folder, 400, voice, 1234, 2)
+    return folder
+
+
+def data_of(work: pathlib.Path, voice: str) -> pathlib.Path:
+    data = work / f"data-{voice.replace(':', '-')}"
+    ensure_data(data, corpus_of(work, voice))
+    return data
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(REPO / "out" / "data"),
-                        help="preprocessed bundled corpus; made when missing")
-    parser.add_argument("--work", default=str(REPO / "out" / "quality"), help="model_dirs and the held-out set")
-    parser.add_argument("--configs", nargs="+", default=["tiny", "base_8khz"])
-    parser.add_argument("--steps", nargs="+", type=int, default=[2000, 6000], help="total steps, one per config")
-    parser.add_argument("--max_minutes", nargs="+", type=float, default=[0, 30],
+    parser.add_argument("--work", default=str(REPO / "out" / "quality"),
+                        help="corpora, preprocessed data, held-out sets and model_dirs (each made when missing)")
+    parser.add_argument("--configs", nargs="+", default=["tiny"])
+    parser.add_argument("--steps", nargs="+", type=int, default=[1300], help="total steps, one per config")
+    parser.add_argument("--max_minutes", nargs="+", type=float, default=[0],
                         help="stop a config's training after this much training time (0 = no limit), one per config")
+    parser.add_argument("--frontends", nargs="+", default=["characters", "phonemes"])
+    parser.add_argument("--voices", nargs="+", default=[BUNDLED_VOICE, "flite:slt"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--segments", type=int, default=4, help="held-out measurements per run")
-    parser.add_argument("--held_out", type=int, default=32, help="held-out sentences (each with a minimal pair)")
+    parser.add_argument("--segments", type=int, default=2, help="held-out measurements per run")
+    parser.add_argument("--held_out", type=int, default=30, help="held-out sentences (each with a minimal pair)")
     parser.add_argument("--gin_param", action="append", default=[],
                         help="passed to tacotron-train; 'CONFIG:binding' only for that config")
     return parser.parse_args(argv)
 
 
-def held_out_set(work: pathlib.Path, count: int) -> pathlib.Path:
-    folder = work / f"held_out_{count}"
+def held_out_set(work: pathlib.Path, count: int, voice: str) -> pathlib.Path:
+    """Held-out sentences (and their minimal pairs) in `voice`, whose content words the training corpus lacks; the
+    same sentences for every voice."""
+    folder = work / f"held_out-{voice.replace(':', '-')}-{count}"
     if not (folder / "pairs.csv").exists():
-        make_sample_corpus.build_held_out(SAMPLE, folder, count, seed=4321, jobs=2)
+        make_sample_corpus.build_held_out(SAMPLE, folder, count, seed=4321, jobs=2, voice=voice)
     return folder
 
 
@@ -72,6 +95,7 @@ def load_held_out(folder: pathlib.Path, loaded) -> tuple[dict, list[str], list[n
     """The held-out set as one model batch (normalized like the training data), its texts, and the log mels of the
     minimal-pair recordings."""
     from tacotron import audio
+    from tacotron.frontend import Frontend
     from tacotron.inference import text_batch
 
     rows = [line.split("|") for line in (folder / "pairs.csv").read_text().splitlines() if line]
@@ -80,7 +104,7 @@ def load_held_out(folder: pathlib.Path, loaded) -> tuple[dict, list[str], list[n
                for row in rows]
     pair_mels = [audio.spectrograms(audio.trim_silence(audio.read_audio(str(folder / "pairs" / f"{row[0]}.flac"))))[0]
                  for row in rows]
-    ids, lengths = text_batch(texts, loaded.vocabulary)
+    ids, lengths = text_batch(texts, loaded.vocabulary, Frontend(loaded.config.frontend))
     width = max(len(mel) for mel, _ in spectra)
     width = -(-width // loaded.config.reduction_factor) * loaded.config.reduction_factor
     mel = np.zeros((len(rows), width, spectra[0][0].shape[1]), np.float32)
@@ -162,13 +186,16 @@ def training_seconds(model_dir: pathlib.Path) -> float:
     return total + last
 
 
-def run(args: argparse.Namespace, data: pathlib.Path, held_out: pathlib.Path, config: str, steps: int,
-        minutes: float, seed: int) -> dict:
-    model_dir = pathlib.Path(args.work) / f"{config}-seed{seed}"
+def run(args: argparse.Namespace, voice: str, config: str, steps: int, minutes: float, frontend: str,
+        seed: int) -> dict:
+    work = pathlib.Path(args.work).resolve()
+    data, held_out = data_of(work, voice), held_out_set(work, args.held_out, voice)
+    model_dir = work / f"{config}-{frontend}-{voice.replace(':', '-')}-seed{seed}"
     points = []
     for until in np.linspace(steps / args.segments, steps, args.segments).astype(int):
         extra = [p.split(":", 1)[1] if ":" in p else p for p in args.gin_param
                  if ":" not in p or p.split(":", 1)[0] == config]
+        extra.append(f"TacotronConfig.frontend = {frontend!r}")
         wall, code = train_segment(data, model_dir, config, seed, int(until), steps, extra)
         if code != 0:
             sys.exit(f"tacotron-train failed (exit {code}) for {model_dir}")
@@ -179,7 +206,7 @@ def run(args: argparse.Namespace, data: pathlib.Path, held_out: pathlib.Path, co
             sys.exit(f"measuring {model_dir} failed:\n{out.stderr[-3000:]}")
         point = json.loads(out.stdout.strip().splitlines()[-1]) | {"train_s": training_seconds(model_dir)}
         points.append(point)
-        print(f"{config} seed {seed} step {point['step']}: held-out identification "
+        print(f"{config} {frontend} {voice} seed {seed} step {point['step']}: held-out identification "
               f"{point['sentence_identification']:.2f}, minimal pairs {point['minimal_pairs']['accuracy']:.2f}, "
               f"GV {point['gv_ratio']:.2f}, length {point['length_ratio']:.2f}, train {point['train_s']:.0f} s",
               flush=True)
@@ -188,7 +215,12 @@ def run(args: argparse.Namespace, data: pathlib.Path, held_out: pathlib.Path, co
     during = [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
     eval_curve = [{k: row[k] for k in ("step", "sentence_identification", "length_ratio", "gv_ratio")}
                   for row in during if row.get("event") == "quality"]
-    return {"config": config, "seed": seed, "held_out": points, "eval_split_during_training": eval_curve}
+    return {"config": config, "frontend": frontend, "voice": voice, "seed": seed, "held_out": points,
+            "eval_split_during_training": eval_curve}
+
+
+def run_key(run: dict) -> tuple:
+    return run["config"], run.get("frontend", "characters"), run.get("voice", BUNDLED_VOICE), run["seed"]
 
 
 def first_reaching(points: list[dict], key: str, bar: float) -> dict | None:
@@ -201,29 +233,32 @@ def plot(runs: list[dict]) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for r in runs:
-        steps = [p["step"] for p in r["held_out"]]
-        seconds = [p["train_s"] / 60 for p in r["held_out"]]
-        for ax, x in ((axes[0], steps), (axes[1], seconds)):
-            label = f"{r['config']} seed {r['seed']}"
-            ax.plot(x, [p["sentence_identification"] for p in r["held_out"]], marker="o", label=f"{label}: sentences")
-            ax.plot(x, [p["minimal_pairs"]["accuracy"] for p in r["held_out"]], marker="s", linestyle="--",
-                    label=f"{label}: minimal pairs")
-    axes[0].set_xlabel("training step")
-    axes[1].set_xlabel("training time (min, 2 CPU cores)")
-    axes[0].set_ylabel("held-out accuracy (unseen words)")
-    for ax in axes:
+    voices = sorted({run_key(r)[2] for r in runs})
+    figure, axes = plt.subplots(1, len(voices), figsize=(6 * len(voices), 4.5), sharey=True, squeeze=False)
+    for ax, voice in zip(axes[0], voices, strict=True):
+        for r in (r for r in runs if run_key(r)[2] == voice):
+            config, frontend, _, seed = run_key(r)
+            minutes = [p["train_s"] / 60 for p in r["held_out"]]
+            color = "tab:blue" if frontend == "phonemes" else "tab:orange"
+            label = f"{config} {frontend} seed {seed}"
+            ax.plot(minutes, [p["sentence_identification"] for p in r["held_out"]], marker="o", color=color,
+                    alpha=0.5 + 0.25 * (seed % 2), label=f"{label}: sentences")
+            ax.plot(minutes, [p["minimal_pairs"]["accuracy"] for p in r["held_out"]], marker="s", linestyle="--",
+                    color=color, alpha=0.5 + 0.25 * (seed % 2), label=f"{label}: minimal pairs")
+        ax.set_title(f"voice {voice}")
+        ax.set_xlabel("training time (min, 2 CPU cores)")
         ax.axhline(SPEAKING_BAR, color="grey", linewidth=0.8)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize="x-small", loc="lower right")
+        ax.legend(fontsize="x-small", loc="lower right")
+    axes[0][0].set_ylabel("held-out accuracy (unseen words)")
     figure.suptitle("Free-running synthesis of held-out sentences: identification (chance 1/N) and minimal pairs "
                     "(chance 50%)")
     figure.savefig(PLOT, dpi=100, bbox_inches="tight")
 
 
-def table_row(result: dict, config: str, command: str) -> str:
-    runs = [r for r in result["runs"] if r["config"] == config]
+def table_row(result: dict, key: tuple[str, str, str], command: str) -> str:
+    """One row per config, frontend and voice, with every seed."""
+    runs = [r for r in result["runs"] if run_key(r)[:3] == key]
     parts = []
     for r in runs:
         last = r["held_out"][-1]
@@ -239,7 +274,9 @@ def table_row(result: dict, config: str, command: str) -> str:
             f"{last['minimal_pairs']['median_margin']:.2f}), GV {last['gv_ratio']:.2f}, MCD-DTW "
             f"{last['mcd_dtw_db']:.2f} dB, length {last['length_ratio']:.2f}, failures {last['failure_rate']:.0%}"
         )
-    text = f"{config}, {result['held_out_sentences']} held-out sentences with unseen words: " + "; ".join(parts)
+    config, frontend, voice = key
+    text = (f"{config}, {frontend}, voice {voice}, {result['held_out_sentences']} held-out sentences with unseen "
+            "words: " + "; ".join(parts))
     return (f"| {result['date']} | quality | {result['machine']} | {text.replace('|', '/')} | "
             f"`{command}` (plot: docs/quality.png) |\n")
 
@@ -251,14 +288,11 @@ def main() -> None:
     args = parse_args()
     if not len(args.configs) == len(args.steps) == len(args.max_minutes):
         sys.exit("--configs, --steps and --max_minutes need one value per config")
-    data = pathlib.Path(args.data).resolve()
-    ensure_data(data)
-    work = pathlib.Path(args.work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    held_out = held_out_set(work, args.held_out)
-    runs = [run(args, data, held_out, config, steps, minutes, seed)
+    pathlib.Path(args.work).mkdir(parents=True, exist_ok=True)
+    runs = [run(args, voice, config, steps, minutes, frontend, seed)
+            for voice in args.voices
             for config, steps, minutes in zip(args.configs, args.steps, args.max_minutes, strict=True)
-            for seed in args.seeds]
+            for seed in args.seeds for frontend in args.frontends]
     result = {
         "benchmark": "quality",
         "date": datetime.date.today().isoformat(),
@@ -271,13 +305,13 @@ def main() -> None:
     path = RESULTS / "quality.json"
     # Runs of other configs or seeds measured earlier stay in the results and the plot.
     earlier = json.loads(path.read_text())["runs"] if path.exists() else []
-    measured = {(r["config"], r["seed"]) for r in runs}
-    everything = [r for r in earlier if (r["config"], r["seed"]) not in measured] + runs
+    measured = {run_key(r) for r in runs}
+    everything = [r for r in earlier if run_key(r) not in measured] + runs
     path.write_text(json.dumps(result | {"runs": everything}, indent=2) + "\n")
     plot(everything)
     with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
-        for config in args.configs:
-            f.write(table_row(result, config, command))
+        for key in dict.fromkeys(run_key(r)[:3] for r in runs):
+            f.write(table_row(result, key, command))
 
 
 if __name__ == "__main__":

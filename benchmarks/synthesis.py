@@ -207,9 +207,12 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tacotron import text
     from tacotron.audio import AudioConfig
+    from tacotron.frontend import WORD_BOUNDARY, Frontend
     from tacotron.inference import text_batch
 
-    vocabulary = tuple(text.SYMBOLS)
+    # Characters, so that no corpus is needed for a vocabulary; phonemes give sequences of about the same length.
+    reader = Frontend("characters")
+    vocabulary = tuple(text.SYMBOLS.replace(" ", WORD_BOUNDARY))
     sentences = [text.normalize_text(s) for s in SENTENCES]
     load_start = os.getloadavg()
     code = code_state()
@@ -217,7 +220,7 @@ def main() -> None:
     for gin_file in args.configs:
         synthesizers = build_synthesizers(gin_file, vocabulary, args)
         for batch_size in args.batch_sizes:
-            batches = [text_batch(sentences[i : i + batch_size], vocabulary)
+            batches = [text_batch(sentences[i : i + batch_size], vocabulary, reader)
                        for i in range(0, len(sentences), batch_size)]
             row = {"backend": args.backend, "config": gin_file, "batch_size": batch_size,
                    "date": datetime.date.today().isoformat(), "utterances": len(sentences),

@@ -28,6 +28,8 @@ NORMALIZATION_SHARE = 0.15
 # Fixed so that the same voice always sounds the same and a small model has one speaker to learn.
 SPEED_WPM = 170
 PITCH = 50
+# --voice flite:slt renders with flite instead of espeak-ng.
+FLITE_PREFIX = "flite:"
 
 # ----------------------------------------------------------------------------------------------------
 # Word lists, all original; chosen to cover every letter of the alphabet, rare ones (j, q, x, z) too.
@@ -599,16 +601,23 @@ def run(cmd: list[str]) -> str:
     return proc.stdout
 
 
+def speak_command(voice: str, text: str, wav: Path) -> list[str]:
+    """The command that renders `text` to `wav`: an espeak-ng voice ("en-us"), or "flite:NAME" for one of flite's
+    voices built from a person's recordings (slt, awb, rms), whose pronunciations are not espeak-ng's."""
+    if voice.startswith(FLITE_PREFIX):
+        return ["flite", "-voice", voice[len(FLITE_PREFIX):], "-t", text, "-o", str(wav)]
+    return ["espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-p", str(PITCH), "-w", str(wav), text]
+
+
 def synthesize(cand: Candidate, scratch: Path, voice: str) -> Clip:
-    """espeak-ng -> 16 kHz mono 16-bit FLAC, trimmed and peak-normalized; returns its measured duration."""
+    """espeak-ng or flite -> 16 kHz mono 16-bit FLAC, trimmed and peak-normalized; returns its measured duration."""
     wav = scratch / f"c{cand.serial:05d}.wav"
     flac = scratch / f"c{cand.serial:05d}.flac"
-    # espeak-ng reads the normalized text, not the raw one: the model is trained on normalized_text, and
+    # The voice reads the normalized text, not the raw one: the model is trained on normalized_text, and
     # espeak's own expansions disagree with it ("$6" -> "dollar six", "6:00" -> "six zero zero",
     # "1973" -> "nineteen hundred seventy three", "Ms." -> "M S"). For plain sentences both give the
     # same phonemes.
-    speak = ["espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-p", str(PITCH), "-w", str(wav)]
-    run([*speak, cand.normalized])
+    run(speak_command(voice, cand.normalized, wav))
     # -D: no dither, so reruns are byte-identical and espeak's digital silence stays silent (smaller FLACs).
     # The silence effects cut espeak's ~0.35 s trailing pause; pad puts back a short, uniform margin.
     run(
@@ -717,6 +726,25 @@ def espeak_version() -> str:
     return f"espeak-ng {found[0] if found else 'unknown version'}"
 
 
+def voice_description(voice: str) -> str:
+    """The README's voice line. The phoneme frontend's espeak-ng is the `espeakng-loader` wheel's, which may be another
+    release than the system's espeak-ng that renders the corpus: both are named."""
+    if voice.startswith(FLITE_PREFIX):
+        # flite --version exits 1 after printing its version.
+        printed = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
+        found = re.search(r"flite-[\w.]+", printed)
+        return f"flite `{voice}` ({found[0] if found else 'unknown version'}), its own pronunciations, speed and pitch"
+    return f"espeak-ng `{voice}`, speed {SPEED_WPM} wpm, pitch {PITCH} ({espeak_version()}; {wheel_espeak_version()})"
+
+
+def wheel_espeak_version() -> str:
+    try:
+        from tacotron.frontend import espeak_version as frontend_version
+    except ImportError:
+        return "the phoneme frontend is not installed"
+    return f"the phoneme frontend's espeak-ng: {frontend_version()}"
+
+
 def write_readme(
     path: Path, clips: list[Clip], voice: str, seed: int, normalizer: str, vocabulary: str = "small"
 ) -> None:
@@ -740,7 +768,7 @@ end to end without downloading a real data set.
 
 | | |
 |---|---|
-| Voice | espeak-ng `{voice}`, speed {SPEED_WPM} wpm, pitch {PITCH} ({espeak_version()}) |
+| Voice | {voice_description(voice)} |
 | Clips | {len(clips)} ({n_norm} with numbers, money, times, abbreviations or typographic quotes) |
 | Total duration | {sum(seconds):.1f} s ({sum(seconds) / 60:.1f} min) |
 | Clip duration | {min(seconds):.2f} s to {max(seconds):.2f} s |
@@ -1001,9 +1029,9 @@ def held_out_candidates(
 
 
 def corpus_voice(corpus: Path, default: str = "en-us") -> str:
-    """The espeak-ng voice named in a corpus README written by this script, else `default`."""
+    """The voice named in a corpus README written by this script, else `default`."""
     readme = corpus / "README.md"
-    found = re.search(r"espeak-ng `([^`]+)`", readme.read_text(encoding="utf-8")) if readme.exists() else None
+    found = re.search(r"(?:espeak-ng|flite) `([^`]+)`", readme.read_text(encoding="utf-8")) if readme.exists() else None
     return found[1] if found else default
 
 
@@ -1076,7 +1104,7 @@ simple inflection, in the normalized text of `{shown}/metadata.csv`; only functi
 
 | | |
 |---|---|
-| Voice | espeak-ng `{voice}`, speed {SPEED_WPM} wpm, pitch {PITCH} ({espeak_version()}) |
+| Voice | {voice_description(voice)} |
 | Sentences | {len(held)} (and as many pairs) |
 | Clip duration | {min(seconds):.2f} s to {max(seconds):.2f} s |
 | Seed | {seed} |
@@ -1098,7 +1126,8 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, help=f"corpus directory, replaced (default {DEFAULT_OUTPUT.relative_to(REPO_ROOT)})"
     )
     parser.add_argument("--count", type=int, default=400, help="number of clips (of sentences with --held_out_from)")
-    parser.add_argument("--voice", help="espeak-ng voice (default en-us; with --held_out_from the corpus's voice)")
+    parser.add_argument("--voice", help="espeak-ng voice, or flite:slt / flite:awb / flite:rms for a flite voice "
+                        "built from a person's recordings (default en-us; with --held_out_from the corpus's voice)")
     parser.add_argument("--seed", type=int, default=1234, help="random seed for the sentence set")
     parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng/sox workers")
     parser.add_argument(
@@ -1120,7 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--vocabulary does not apply to --held_out_from (held-out sets draw on every word list)")
         if not (args.held_out_from / "metadata.csv").is_file():
             parser.error(f"{args.held_out_from / 'metadata.csv'} not found")
-    for tool in ("espeak-ng", "sox", "soxi"):
+    for tool in ("flite" if (args.voice or "").startswith(FLITE_PREFIX) else "espeak-ng", "sox", "soxi"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} not found on PATH")
 

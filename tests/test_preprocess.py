@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from tacotron import audio, features
-from tacotron.text import text_to_ids
+from tacotron import audio, features, frontend
+from tacotron.frontend import Frontend, symbols_to_ids
 from tests.corpus_factory import BAD_RECORDS, CHARS_PER_SECOND, GOOD_CLIPS, write_corpus
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -101,16 +101,20 @@ def test_tfrecords_parse_with_the_schema(job):
     examples = read_split(output, "train") + read_split(output, "eval")
     assert sorted(e[features.ID].decode() for e in examples) == sorted(c[0] for c in GOOD_CLIPS)
     assert {e[features.ID].decode() for e in read_split(output, "eval")} == {"good03", "good06", "good09"}
-    vocabulary = [line.rstrip("\n") for line in open(output / "transform_fn/assets" / features.VOCABULARY_NAME)]
+    vocabularies = {name: [line.rstrip("\n") for line in open(output / "transform_fn/assets" / name)]
+                    for name in frontend.FRONTENDS}
     for e in examples:
         n = int(e[features.N_FRAMES])
         assert e[features.MEL].shape == (n, CONFIG.num_mels) and e[features.LINEAR].shape == (n, CONFIG.num_freq)
         assert n * CONFIG.hop_length / CONFIG.sample_rate <= 5.0 + 0.05
         assert np.all(np.isfinite(e[features.MEL])) and np.all(np.isfinite(e[features.LINEAR]))
         text = e[features.TEXT].decode()
-        assert len(e[features.TEXT_IDS]) == e[features.TEXT_LENGTH] == len(text)
-        assert text_to_ids(text, vocabulary) == e[features.TEXT_IDS].tolist()
         assert text == text.lower()
+        for name, (symbols_name, ids_name, length_name) in features.FRONTEND_FEATURES.items():
+            symbols = Frontend(name).symbols(text)
+            assert e[symbols_name].decode() == " ".join(symbols)
+            assert len(e[ids_name]) == e[length_name] == len(symbols)
+            assert symbols_to_ids(symbols, vocabularies[name]) == e[ids_name].tolist()
 
 
 def test_tft_statistics_match_numpy(job):

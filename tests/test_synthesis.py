@@ -10,9 +10,11 @@ import pytest
 
 from tacotron import audio, gate, metrics, vocoder
 from tacotron.config import SynthesisConfig, TacotronConfig
+from tacotron.frontend import Frontend
 from tacotron.inference import TextError, compiled, prepare_text, split_text, text_batch
 from tacotron.model import Tacotron
 from tacotron.modules import hashed_dropout_mask
+from tacotron.text import normalize_text
 
 TINY = TacotronConfig(
     vocab_size=40, embedding_dim=16, encoder_prenet_units=(16, 8), encoder_conv_bank_k=3, encoder_channels=8,
@@ -148,10 +150,14 @@ def test_text_preparation_rejects_unspeakable_text_and_splits_long_text():
             prepare_text(bad, 200)
     long = " ".join(f"Sentence number {i} is here." for i in range(300))  # about 9,000 characters
     chunks = prepare_text(long, 200)
-    assert len(chunks) >= 300 and all(0 < len(c) <= 200 for c in chunks)
+    # Whole sentences packed up to the limit: about 9,000 / 200 chunks, none cut inside a sentence.
+    assert 45 <= len(chunks) <= 60 and all(0 < len(c) <= 200 and c.endswith(".") for c in chunks)
+    assert " ".join(chunks) == normalize_text(long)
     one_long_sentence = "word " * 500
     assert all(len(c) <= 200 for c in split_text(one_long_sentence.strip(), 200))
-    ids, lengths = text_batch(["ab", "abc"], ("a", "b", "c"))
+    # Text that fits stays one chunk, initials and all, as it would be one training clip.
+    assert split_text("j. r. smith met dr. who. then he left.", 200) == ["j. r. smith met dr. who. then he left."]
+    ids, lengths = text_batch(["ab", "abc"], ("a", "b", "c"), Frontend("characters"))
     np.testing.assert_array_equal(ids, [[1, 2, 0], [1, 2, 3]])
     np.testing.assert_array_equal(lengths, [2, 3])
 

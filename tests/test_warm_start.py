@@ -56,7 +56,7 @@ def source(sample_data, tmp_path_factory):
     checkpointer.set_model(model)
     os.makedirs(checkpointer.folder)
     weights = checkpointer.save()
-    write_model_assets(str(sample_data), str(model_dir))
+    write_model_assets(str(sample_data), str(model_dir), "phonemes")
     return model_dir, pathlib.Path(weights), vocabulary
 
 

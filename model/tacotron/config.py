@@ -25,7 +25,10 @@ from tacotron.audio import AudioConfig
 class TacotronConfig:
     """Tacotron 1 (Wang et al. 2017) sizes; defaults are the paper's, at 8 kHz features."""
 
-    # Text side.
+    # Text side. The frontend turns text into the symbols the model reads (tacotron.frontend): "phonemes" (espeak-ng)
+    # or "characters"; phonemes said every held-out sentence of unseen words where characters missed some
+    # (docs/SPEAKING.md).
+    frontend: str = "phonemes"
     vocab_size: int = 0  # embedding rows; the trainer sets it from the data's vocabulary (tacotron.text ids)
     embedding_dim: int = 256
     encoder_prenet_units: tuple[int, ...] = (256, 128)
@@ -67,6 +70,8 @@ class LossConfig:
 
     mel_weight: float = 1.0
     linear_weight: float = 1.0
+    # Matching each utterance's per-bin variance over time (tacotron.losses.masked_std_l1): against over-smoothing.
+    variance_weight: float = 0.0
     stop_weight: float = 1.0
     stop_positive_weight: float = 5.0  # one "stop" step per utterance against dozens of "go on" steps
     guided_attention_weight: float = 0.0

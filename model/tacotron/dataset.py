@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tacotron import features, storage
 from tacotron.audio import AudioConfig
+from tacotron.frontend import Frontend, FrontendError
 
 # Features a batch carries into the model (strings stay out: JAX cannot hold them).
 MODEL_FEATURES = (features.TEXT_IDS, features.TEXT_LENGTH, features.MEL, features.LINEAR, features.N_FRAMES)
@@ -39,6 +40,7 @@ class DataInfo:
     """What training needs to know about a preprocessed data folder, read once up front."""
 
     data_dir: str
+    frontend: str  # whose symbols the model reads: tacotron.frontend.CHARACTERS or PHONEMES
     vocabulary: tuple[str, ...]
     mel_mean: np.ndarray
     mel_std: np.ndarray
@@ -65,10 +67,11 @@ def split_files(data_dir: str, split: str) -> list[str]:
     return sorted(tf.io.gfile.glob(os.path.join(data_dir, f"{split}-*{features.TFRECORD_SUFFIX}")))
 
 
-def _read_lengths(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _read_lengths(files: list[str], frontend: str) -> tuple[np.ndarray, np.ndarray]:
+    length = features.FRONTEND_FEATURES[frontend][2]
     spec = {
         features.N_FRAMES: tf.io.FixedLenFeature([], tf.int64),
-        features.TEXT_LENGTH: tf.io.FixedLenFeature([], tf.int64),
+        length: tf.io.FixedLenFeature([], tf.int64),
     }
     n_frames, text_lengths = [], []
     # File by file, so that a shard cut short or not of this schema is named.
@@ -77,7 +80,7 @@ def _read_lengths(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
         try:
             for batch in ds.map(lambda s: tf.io.parse_example(s, spec)):
                 n_frames.append(batch[features.N_FRAMES].numpy())
-                text_lengths.append(batch[features.TEXT_LENGTH].numpy())
+                text_lengths.append(batch[length].numpy())
         except tf.errors.DataLossError as e:
             raise DataError(f"{path} is cut short or corrupt ({_tf_cause(e)})") from None
         except tf.errors.InvalidArgumentError as e:
@@ -102,21 +105,33 @@ def read_texts(data_dir: str, split: str) -> list[str]:
             for t in batch[features.TEXT].numpy()]
 
 
-def inspect_data(data_dir: str, config: AudioConfig = AudioConfig()) -> DataInfo:
-    """Check a preprocessed folder against the schema and read what training needs; DataError names the problem."""
+def inspect_data(data_dir: str, config: AudioConfig = AudioConfig(), frontend: str = "phonemes") -> DataInfo:
+    """Check a preprocessed folder against the schema and read what training needs for a model that reads
+    `frontend`'s symbols; DataError names the problem."""
+    if frontend not in features.FRONTEND_FEATURES:
+        raise DataError(f"unknown frontend {frontend!r}; choose one of {', '.join(features.FRONTEND_FEATURES)}")
     if not data_dir or not tf.io.gfile.isdir(data_dir):
         raise DataError(f"--data {data_dir!r} is not a directory")
     if not split_files(data_dir, features.TRAIN_PREFIX):
         raise DataError(f"--data {data_dir!r} has no {features.TRAIN_PREFIX}-*{features.TFRECORD_SUFFIX} files")
     norm_path = os.path.join(data_dir, features.NORMALIZATION_FILE)
-    vocab_path = os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME)
-    for path in (norm_path, vocab_path):
+    frontend_path = os.path.join(data_dir, features.FRONTEND_FILE)
+    vocab_path = os.path.join(data_dir, "transform_fn", "assets", features.vocabulary_name(frontend))
+    for path in (norm_path, frontend_path, vocab_path):
         if not tf.io.gfile.exists(path):
-            raise DataError(f"--data {data_dir!r} lacks {os.path.relpath(path, data_dir)} (not a preprocessing output)")
+            raise DataError(f"--data {data_dir!r} lacks {os.path.relpath(path, data_dir)} (not a preprocessing output, "
+                            "or one made before the phoneme frontend: preprocess the corpus again)")
     with tf.io.gfile.GFile(norm_path) as f:
         norm = {k: np.asarray(v, np.float32) for k, v in json.load(f).items()}
     with tf.io.gfile.GFile(vocab_path) as f:
         vocabulary = tuple(line.rstrip("\n") for line in f if line.rstrip("\n"))
+    with tf.io.gfile.GFile(frontend_path) as f:
+        recorded = json.load(f).get(frontend, {})
+    try:
+        # A model must be fed at synthesis time the symbols it was trained on: the G2P that made them must be this one.
+        Frontend(frontend).check_matches(recorded, f"--data {data_dir!r}")
+    except FrontendError as e:
+        raise DataError(str(e)) from None
     bins = features.bins_per_frame(config)
     for key, name in (("mel", features.MEL), ("linear", features.LINEAR)):
         for stat in ("mean", "std"):
@@ -128,12 +143,13 @@ def inspect_data(data_dir: str, config: AudioConfig = AudioConfig()) -> DataInfo
                 )
     n_frames, text_lengths = {}, {}
     for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX):
-        n_frames[split], text_lengths[split] = _read_lengths(split_files(data_dir, split))
+        n_frames[split], text_lengths[split] = _read_lengths(split_files(data_dir, split), frontend)
     if len(n_frames[features.TRAIN_PREFIX]) == 0:
         raise DataError(f"--data {data_dir!r}: the train split has no records")
     _check_spectrogram_shapes(data_dir, config)
     return DataInfo(
         data_dir,
+        frontend,
         vocabulary,
         norm["mel_mean"],
         norm["mel_std"],
@@ -241,8 +257,12 @@ def make_dataset(
         ds = ds.repeat()
     keep = MODEL_FEATURES + ((features.ID, features.TEXT) if keep_text else ())
 
+    _, ids_name, length_name = features.FRONTEND_FEATURES[info.frontend]
+
     def parse(serialized):
         example = features.parse_example(serialized, config)
+        # The chosen frontend's ids become the model's text input.
+        example |= {features.TEXT_IDS: example[ids_name], features.TEXT_LENGTH: example[length_name]}
         out = {k: example[k] for k in keep}
         for k in (features.TEXT_IDS, features.TEXT_LENGTH, features.N_FRAMES):
             out[k] = tf.cast(out[k], tf.int32)

@@ -77,11 +77,12 @@ def _load(model_dir: str, data_dir: str, gin_params: tuple):
 
     try:
         loaded = load_model(model_dir, gin_params)
-        info = dataset.inspect_data(data_dir, loaded.configs.audio)
+        info = dataset.inspect_data(data_dir, loaded.configs.audio, loaded.config.frontend)
     except (ModelError, dataset.DataError) as e:
         raise EvaluationError(str(e)) from None
     if tuple(info.vocabulary) != tuple(loaded.vocabulary):
-        raise EvaluationError(f"{model_dir!r} was trained with a different character vocabulary than {data_dir!r}")
+        raise EvaluationError(
+            f"{model_dir!r} was trained with a different {loaded.config.frontend} vocabulary than {data_dir!r}")
     return loaded, info
 
 

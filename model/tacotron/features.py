@@ -9,14 +9,29 @@ from tacotron.audio import AudioConfig
 
 ID = "id"
 TEXT = "text"  # normalized transcript
-TEXT_IDS = "text_ids"  # characters as vocabulary ids (tacotron.text convention: 0 = padding)
+# The transcript as each frontend's symbols (tacotron.frontend: one string, symbols separated by spaces), then as
+# vocabulary ids (tacotron.text convention: 0 = padding) and their count. The records carry both frontends, so one
+# preprocessing run serves a model of either kind; the model's config chooses.
+CHARACTERS = "characters"
+CHARACTER_IDS = "character_ids"
+CHARACTER_LENGTH = "character_length"
+PHONEMES = "phonemes"
+PHONEME_IDS = "phoneme_ids"
+PHONEME_LENGTH = "phoneme_length"
+# Frontend name -> (symbols, ids, length) features; the vocabulary asset is named for the frontend.
+FRONTEND_FEATURES = {
+    "characters": (CHARACTERS, CHARACTER_IDS, CHARACTER_LENGTH),
+    "phonemes": (PHONEMES, PHONEME_IDS, PHONEME_LENGTH),
+}
+# The model's inputs: the chosen frontend's ids and their count.
+TEXT_IDS = "text_ids"
 TEXT_LENGTH = "text_length"
 MEL = "mel"  # log mel spectrogram, frames flattened: [n_frames * num_mels]
 LINEAR = "linear"  # log linear spectrogram, frames flattened: [n_frames * num_freq]
 N_FRAMES = "n_frames"
 
-# File name of the character vocabulary inside the TFT output's assets.
-VOCABULARY_NAME = "characters"
+# The frontend's settings (tacotron.frontend.Frontend.describe) beside the TFRecords and in a model's assets.
+FRONTEND_FILE = "frontend.json"
 # Written beside the TFRecords: per-bin mean/std that undo the normalization (Griffin-Lim, evaluation).
 NORMALIZATION_FILE = "normalization.json"
 TRAIN_PREFIX = "train"
@@ -35,6 +50,8 @@ class Feature:
 RAW_FEATURES = (
     Feature(ID, "string"),
     Feature(TEXT, "string"),
+    Feature(CHARACTERS, "string"),
+    Feature(PHONEMES, "string"),
     Feature(MEL, "float32", varlen=True),
     Feature(LINEAR, "float32", varlen=True),
     Feature(N_FRAMES, "int64"),
@@ -44,12 +61,21 @@ RAW_FEATURES = (
 TRANSFORMED_FEATURES = (
     Feature(ID, "string"),
     Feature(TEXT, "string"),
-    Feature(TEXT_IDS, "int64", varlen=True),
-    Feature(TEXT_LENGTH, "int64"),
+    Feature(CHARACTERS, "string"),
+    Feature(PHONEMES, "string"),
+    Feature(CHARACTER_IDS, "int64", varlen=True),
+    Feature(CHARACTER_LENGTH, "int64"),
+    Feature(PHONEME_IDS, "int64", varlen=True),
+    Feature(PHONEME_LENGTH, "int64"),
     Feature(MEL, "float32", varlen=True),
     Feature(LINEAR, "float32", varlen=True),
     Feature(N_FRAMES, "int64"),
 )
+
+
+def vocabulary_name(frontend: str) -> str:
+    """The file name of a frontend's vocabulary inside the TFT output's assets and a model's assets."""
+    return frontend
 
 
 def bins_per_frame(config: AudioConfig = AudioConfig()) -> dict[str, int]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
-from tacotron import text
+from tacotron import frontend, text
 from tacotron.audio import AudioConfig
 from tacotron.config import SynthesisConfig
 from tacotron.model_dir import LoadedModel
@@ -17,35 +18,53 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?;:])\s+")
 
 
 class TextError(ValueError):
-    """The text cannot be spoken: nothing pronounceable is left after normalization."""
+    """The text cannot be spoken: nothing pronounceable is left after normalization or after G2P."""
 
 
 def split_text(normalized: str, max_chars: int) -> list[str]:
-    """Sentences of at most `max_chars` characters; a longer sentence is cut at the last space before the limit."""
-    chunks = []
-    for sentence in _SENTENCE_END_RE.split(normalized):
+    """Chunks of at most `max_chars` characters: whole sentences packed together, a longer sentence cut at the last
+    space before the limit. Text that fits stays whole, as a training clip with initials ("j. r. smith") or two
+    sentences is."""
+    pieces = []
+    for sentence in _SENTENCE_END_RE.split(normalized.strip()):
         while len(sentence) > max_chars:
             cut = sentence.rfind(" ", 0, max_chars + 1)
             cut = cut if cut > 0 else max_chars
-            chunks.append(sentence[:cut].strip())
+            pieces.append(sentence[:cut].strip())
             sentence = sentence[cut:].strip()
         if sentence.strip():
-            chunks.append(sentence.strip())
+            pieces.append(sentence.strip())
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and len(chunks[-1]) + 1 + len(piece) <= max_chars:
+            chunks[-1] += " " + piece
+        else:
+            chunks.append(piece)
     return chunks
 
 
-def prepare_text(raw: str, max_chars: int) -> list[str]:
-    """Normalize one utterance and split it into speakable chunks; TextError when nothing speakable is left."""
+def prepare_text(raw: str, max_chars: int, reader: frontend.Frontend | None = None) -> list[str]:
+    """Normalize one utterance and split it into speakable chunks; TextError when nothing speakable is left (for
+    `reader`'s symbols too, when given). Characters the frontend cannot read are dropped with a warning."""
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    dropped = frontend.dropped_characters(raw)
+    if dropped:
+        warnings.warn(f"dropped what cannot be read in {shown!r}: "
+                      f"{', '.join(frontend.describe_character(c) for c in dropped)}", stacklevel=2)
     normalized = text.normalize_text(raw)
     if not any(char.isalnum() for char in normalized):
-        shown = raw if len(raw) <= 40 else raw[:37] + "..."
         raise TextError(f"nothing to say in {shown!r}: no letters or numbers left after normalization")
-    return split_text(normalized, max_chars)
+    chunks = split_text(normalized, max_chars)
+    if reader is not None and not any(reader.symbols(chunk) for chunk in chunks):
+        raise TextError(f"nothing to say in {shown!r}: no {reader.name} left after G2P")
+    return chunks
 
 
-def text_batch(chunks: list[str], vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Normalized strings -> ids [N, T] (0-padded) and lengths [N]."""
-    ids = [text.text_to_ids(chunk, vocabulary) for chunk in chunks]
+def text_batch(chunks: list[str], vocabulary: tuple[str, ...],
+               reader: frontend.Frontend) -> tuple[np.ndarray, np.ndarray]:
+    """Normalized strings -> `reader`'s symbol ids [N, T] (0-padded) and lengths [N]."""
+    ids = [frontend.symbols_to_ids(reader.symbols(chunk), vocabulary) or [text.oov_id(vocabulary)]
+           for chunk in chunks]
     lengths = np.array([len(i) for i in ids], np.int32)
     batch = np.zeros((len(ids), int(lengths.max())), np.int32)
     for row, seq in enumerate(ids):
@@ -98,6 +117,7 @@ class Synthesizer:
         self.loaded = loaded
         self.synthesis = s = synthesis or loaded.configs.synthesis
         self.audio_config = audio_config
+        self.frontend = frontend.Frontend(loaded.config.frontend)
         model = loaded.model
         self._decode = compiled(lambda ids, lengths: model.decode(ids, lengths, s), model.variables)
         self._postnet = compiled(model.postnet, model.variables)
@@ -152,11 +172,12 @@ class Synthesizer:
 
     def __call__(self, texts: list[str]) -> tuple[list[np.ndarray], list[bool]]:
         """Raw texts -> (waveforms, stopped): `stopped` is False when some chunk hit the step limit."""
-        chunked = [prepare_text(t, self.synthesis.max_chars) for t in texts]
+        chunked = [prepare_text(t, self.synthesis.max_chars, self.frontend) for t in texts]
         flat = [chunk for chunks in chunked for chunk in chunks]
         waves, stopped = [], []
         for start in range(0, len(flat), self.synthesis.batch_size):
-            ids, lengths = text_batch(flat[start : start + self.synthesis.batch_size], self.loaded.vocabulary)
+            ids, lengths = text_batch(flat[start : start + self.synthesis.batch_size], self.loaded.vocabulary,
+                                      self.frontend)
             out = self.decode(ids, lengths)
             waves += self.vocode(out["linear"], out["n_frames"])
             stopped += [bool(s) for s in out["stopped"]]

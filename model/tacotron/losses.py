@@ -18,6 +18,21 @@ def masked_l1(y_true, y_pred, mask) -> object:
     return ops.sum(error * mask[..., None]) / (ops.sum(mask) * bins + 1e-8)
 
 
+def masked_std_l1(y_true, y_pred, mask) -> object:
+    """Mean absolute difference between the per-utterance, per-bin standard deviations over time of target and
+    prediction (y [N, T, bins], mask [N, T]). L1 on frames alone is met best by a blurred average, whose variance over
+    time is too low (the muffled sound of over-smoothed TTS); this term asks for the recording's liveliness."""
+    m = mask[..., None]  # [N, T, 1]
+    frames = ops.maximum(ops.sum(m, axis=1), 1.0)  # [N, 1]
+
+    def std(y):
+        y = ops.cast(y, "float32")
+        mean = ops.sum(y * m, axis=1) / frames  # [N, bins]
+        return ops.sqrt(ops.sum(ops.square(y - mean[:, None, :]) * m, axis=1) / frames + 1e-5)  # [N, bins]
+
+    return ops.mean(ops.abs(std(y_true) - std(y_pred)))
+
+
 def decoder_steps(n_frames, reduction_factor: int) -> object:
     """How many decoder steps cover each utterance: ceil(n_frames / r)."""
     n_frames = ops.cast(n_frames, "int32")

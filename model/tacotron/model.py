@@ -55,6 +55,7 @@ class Tacotron(keras.Model):
             for name in (
                 "mel_loss",
                 "linear_loss",
+                "variance_loss",
                 "stop_loss",
                 "attention_loss",
                 "focus",
@@ -191,6 +192,8 @@ class Tacotron(keras.Model):
         return {
             "mel_loss": losses.masked_l1(mel, y_pred["mel"], frame_mask),
             "linear_loss": losses.masked_l1(linear, y_pred["linear"], frame_mask),
+            "variance_loss": losses.masked_std_l1(mel, y_pred["mel"], frame_mask)
+            + losses.masked_std_l1(linear, y_pred["linear"], frame_mask),
             "stop_loss": losses.stop_loss(y_pred["stop_logits"], targets, step_mask, lc.stop_positive_weight),
             "attention_loss": losses.guided_attention_loss(
                 y_pred["alignments"], dec_lengths, x[features.TEXT_LENGTH], lc.guided_attention_sigma
@@ -205,6 +208,7 @@ class Tacotron(keras.Model):
         return (
             lc.mel_weight * parts["mel_loss"]
             + lc.linear_weight * parts["linear_loss"]
+            + lc.variance_weight * parts["variance_loss"]
             + lc.stop_weight * parts["stop_loss"]
             + guided_weight * parts["attention_loss"]
         )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tacotron import features, storage, text
+from tacotron import features, frontend, storage, text
 from tacotron.config import ConfigError, Configs, TacotronConfig, read_gin
 
 if TYPE_CHECKING:
@@ -25,8 +25,10 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 # Every setting the model was trained with (tacotron.config.Configs.to_gin).
 CONFIG_FILE = "config.gin"
-# What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on.
+# What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on: the
+# vocabulary of its frontend's symbols, the normalization statistics and the frontend's settings.
 ASSETS_DIR = "assets"
+VOCABULARY_FILE = "vocabulary"
 
 
 class ModelError(Exception):
@@ -60,14 +62,17 @@ def restore_latest(model: keras.Model, model_dir: str) -> int:
     return 0
 
 
-def write_model_assets(data_dir: str, model_dir: str) -> None:
-    """Copy the vocabulary and the normalization statistics from the data folder into model_dir/assets."""
+def write_model_assets(data_dir: str, model_dir: str, frontend_name: str) -> None:
+    """Copy the frontend's vocabulary, the normalization statistics and the frontend's settings from the data folder
+    into model_dir/assets."""
     target = storage.join(model_dir, ASSETS_DIR)
-    for source in (
-        os.path.join(data_dir, "transform_fn", "assets", features.VOCABULARY_NAME),
-        os.path.join(data_dir, features.NORMALIZATION_FILE),
-    ):
-        storage.copy_file(source, storage.join(target, os.path.basename(source)))
+    vocabulary = os.path.join(data_dir, "transform_fn", "assets", features.vocabulary_name(frontend_name))
+    storage.copy_file(vocabulary, storage.join(target, VOCABULARY_FILE))
+    storage.copy_file(os.path.join(data_dir, features.NORMALIZATION_FILE),
+                      storage.join(target, features.NORMALIZATION_FILE))
+    with open(os.path.join(data_dir, features.FRONTEND_FILE), encoding="utf-8") as f:
+        described = json.load(f)[frontend_name]
+    storage.write_text(storage.join(target, features.FRONTEND_FILE), json.dumps(described, indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -96,7 +101,16 @@ def newest_checkpoint_entries(model_dir: str) -> tuple[int, list[str]]:
 
 
 def vocabulary_file(model_dir: str) -> str:
-    return os.path.join(model_dir, ASSETS_DIR, features.VOCABULARY_NAME)
+    return os.path.join(model_dir, ASSETS_DIR, VOCABULARY_FILE)
+
+
+def recorded_frontend(model_dir: str) -> dict[str, str]:
+    """The frontend settings a model was trained with (tacotron.frontend.Frontend.describe)."""
+    path = os.path.join(model_dir, ASSETS_DIR, features.FRONTEND_FILE)
+    if not os.path.exists(path):
+        raise ModelError(f"{model_dir!r} lacks {ASSETS_DIR}/{features.FRONTEND_FILE} (trained by an older version?)")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 @dataclasses.dataclass
@@ -106,7 +120,7 @@ class LoadedModel:
     model: object  # tacotron.model.Tacotron
     step: int
     model_dir: str
-    vocabulary: tuple[str, ...]
+    vocabulary: tuple[str, ...]  # the frontend's symbols, in id order
     mel_mean: np.ndarray
     mel_std: np.ndarray
     linear_mean: np.ndarray
@@ -147,7 +161,8 @@ def load_model(model_dir: str, gin_params: tuple[str, ...] = ()) -> LoadedModel:
     try:
         with open(config_path, encoding="utf-8") as f:
             configs = read_gin(f.read(), gin_params)
-    except ConfigError as e:
+        frontend.Frontend(configs.model.frontend).check_matches(recorded_frontend(model_dir), model_dir)
+    except (ConfigError, frontend.FrontendError) as e:
         raise ModelError(str(e)) from None
     configs = dataclasses.replace(
         configs, model=dataclasses.replace(configs.model, vocab_size=text.vocabulary_size(vocabulary)))

@@ -26,23 +26,26 @@ def synthesize(model: str, texts: list[str], gin_params: tuple = ()) -> tuple[li
         configs = read_gin("", gin_params)
     except ConfigError as e:
         raise SynthesisError(str(e)) from None
-    chunked = prepare(texts, configs.synthesis.max_chars)
+    prepare(texts, configs.synthesis.max_chars)
     if not is_saved_model(model):
         return synthesize_checkpoint(model, texts, gin_params)
-    flat = [chunk for chunks in chunked for chunk in chunks]
     with storage.local_folder(model) as local:
-        waves, stopped = synthesize_saved_model(local, flat, configs.synthesis.batch_size)
+        exported = _load_exported(local)
+        chunked = prepare(texts, configs.synthesis.max_chars, exported.frontend)
+        waves, stopped = exported.synthesize_chunks([c for chunks in chunked for c in chunks],
+                                                    configs.synthesis.batch_size)
     return join_chunks(waves, stopped, chunked, configs.audio.sample_rate)
 
 
-def prepare(texts: list[str], max_chars: int) -> list[list[str]]:
-    """Every utterance normalized and split into chunks, all checked before any audio is made."""
+def prepare(texts: list[str], max_chars: int, reader=None) -> list[list[str]]:
+    """Every utterance normalized and split into chunks (and, given the model's frontend, checked to leave symbols),
+    all checked before any audio is made."""
     from tacotron.inference import TextError, prepare_text
 
     chunked, problems = [], []
     for number, text in enumerate(texts, 1):
         try:
-            chunked.append(prepare_text(text, max_chars))
+            chunked.append(prepare_text(text, max_chars, reader))
         except TextError as e:
             problems.append(str(e) if len(texts) == 1 else f"line {number}: {e}")
     if problems:
@@ -51,27 +54,17 @@ def prepare(texts: list[str], max_chars: int) -> list[list[str]]:
     return chunked
 
 
-def synthesize_saved_model(path: str, chunks: list[str], batch_size: int) -> tuple[list[np.ndarray], list[bool]]:
-    """Chunks (already normalized: the graph's normalization leaves such text unchanged) through the SavedModel."""
-    import tensorflow as tf
-
-    from tacotron.export import SIGNATURE
+def _load_exported(path: str):
+    from tacotron.export import ExportError, load_exported
 
     try:
-        serve = tf.saved_model.load(path).signatures[SIGNATURE]
-    except (OSError, ValueError, KeyError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SynthesisError(f"--model {path!r} is not a loadable tacotron SavedModel ({reason})") from None
-    waves, stopped = [], []
-    for start in range(0, len(chunks), batch_size):
-        out = serve(text=tf.constant(chunks[start : start + batch_size]))
-        for wav, length, ok in zip(out["waveform"].numpy(), out["length"].numpy(), out["stopped"].numpy(), strict=True):
-            waves.append(wav[:length])
-            stopped.append(bool(ok))
-    return waves, stopped
+        return load_exported(path)
+    except ExportError as e:
+        raise SynthesisError(f"--model {e}") from None
 
 
 def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -> tuple[list[np.ndarray], list[bool]]:
+    from tacotron.frontend import Frontend
     from tacotron.inference import Synthesizer
     from tacotron.model_dir import ModelError, load_model, local_model_dir
 
@@ -80,6 +73,7 @@ def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -
             loaded = load_model(local, gin_params)
     except ModelError as e:
         raise SynthesisError(f"--model: {e}") from None
+    prepare(texts, loaded.configs.synthesis.max_chars, Frontend(loaded.config.frontend))
     return Synthesizer(loaded)(texts)
 
 

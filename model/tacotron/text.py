@@ -1,4 +1,4 @@
-"""English text normalization for TTS and the character-to-id convention shared by the whole pipeline."""
+"""English text normalization for TTS and the symbol-to-id convention shared by the whole pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from anyascii import anyascii
 
 # Every character normalize_text may emit. Padding is not a character: ids are assigned from the
-# tft.vocabulary list (see text_to_ids), so SYMBOLS only documents and tests the output alphabet.
+# tft.vocabulary list (tacotron.frontend.symbols_to_ids), so SYMBOLS only documents and tests the output alphabet.
 SYMBOLS: str = "abcdefghijklmnopqrstuvwxyz !'(),-.:;?\""
 
 # Id convention (the TFRecord pipeline, the model's embedding table and serving all rely on it):
@@ -224,14 +224,3 @@ def vocabulary_size(vocabulary: Sequence[str]) -> int:
 def oov_id(vocabulary: Sequence[str]) -> int:
     """The id given to characters missing from `vocabulary`."""
     return len(vocabulary) + 1
-
-
-def text_to_ids(text: str, vocabulary: Sequence[str]) -> list[int]:
-    """Map an already-normalized string to ids: 1 + index in `vocabulary`, or oov_id() when absent."""
-    index: dict[str, int] = {}
-    for position, entry in enumerate(vocabulary):
-        # tft vocabulary files read through TensorFlow come back as bytes.
-        key = entry.decode("utf-8") if isinstance(entry, bytes) else entry
-        index.setdefault(key, position + 1)
-    unknown = oov_id(vocabulary)
-    return [index.get(char, unknown) for char in text]

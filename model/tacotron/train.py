@@ -207,7 +207,7 @@ def prepare_data(data_dir: str, configs: Configs) -> TrainingData:
 
     cfg = configs.train
     try:
-        info = dataset.inspect_data(data_dir, configs.audio)
+        info = dataset.inspect_data(data_dir, configs.audio, configs.model.frontend)
     except dataset.DataError as e:
         raise SetupError(str(e)) from None
     if len(info.n_frames["train"]) < cfg.batch_size:
@@ -272,7 +272,7 @@ def write_run_files(data_dir: str, model_dir: str, configs: Configs) -> None:
             jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     storage.write_text(storage.join(model_dir, CONFIG_FILE), configs.to_gin())
-    write_model_assets(data_dir, model_dir)
+    write_model_assets(data_dir, model_dir, configs.model.frontend)
 
 
 def training_stream(data: TrainingData, configs: Configs, start_step: int, distribution: Distribution):

@@ -12,7 +12,7 @@ import threadpoolctl
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.preprocess.clip_checks import ClipChecks
-from tacotron import audio, features, text
+from tacotron import audio, features, frontend, text
 
 METADATA = "metadata.csv"
 REJECTED = "rejected"
@@ -110,6 +110,10 @@ class MeasureClip(beam.DoFn):
         transcript = text.normalize_text(row["transcript"])
         if not transcript:
             return "empty_transcript", f"nothing to speak after normalization of {row['transcript'][:120]!r}"
+        # Both frontends' symbols: the records serve a model of either kind (tacotron.features).
+        symbols = {name: frontend.Frontend(name).symbol_string(transcript) for name in frontend.FRONTENDS}
+        if not symbols[frontend.PHONEMES]:
+            return "empty_phonemes", f"espeak-ng gives no phonemes for {transcript[:120]!r}"
         path = self._find_audio(row["id"])
         if path is None:
             return "missing_audio", f"no {' or '.join(row['id'] + e for e in AUDIO_EXTENSIONS)} in {self._wavs}"
@@ -145,6 +149,8 @@ class MeasureClip(beam.DoFn):
         return {
             features.ID: row["id"],
             features.TEXT: transcript,
+            features.CHARACTERS: symbols[frontend.CHARACTERS],
+            features.PHONEMES: symbols[frontend.PHONEMES],
             # The samples, not yet the spectrograms: until the corpus's speaking-rate band is known, every kept clip
             # waits between stages (crossing processes on a multi-worker runner), and [T] samples are 3.4x smaller
             # than [T, 80 + 257] spectrogram frames.

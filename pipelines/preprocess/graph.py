@@ -27,7 +27,7 @@ from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E4
 
 from pipelines.preprocess import clip_checks, corpus, data_report, preprocessing, tfrecord_sink  # noqa: E402
 from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
-from tacotron import features  # noqa: E402
+from tacotron import features, frontend  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 
 REPORT = "report.json"
@@ -36,7 +36,8 @@ REPORT_HTML = "report.html"
 CLIPS_PER_SHARD = 200
 # Names this job owns in --output; only these are replaced on a rerun.
 OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", REPORT,
-                   REPORT_HTML, features.NORMALIZATION_FILE, "transform_fn", "transformed_metadata")
+                   REPORT_HTML, features.NORMALIZATION_FILE, features.FRONTEND_FILE, "transform_fn",
+                   "transformed_metadata")
 
 
 def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, settings: dict[str, Any],
@@ -199,6 +200,9 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
         tf.io.gfile.rmtree(FileSystems.join(staging, "tmp"))
         preprocessing.write_json(FileSystems.join(staging, features.NORMALIZATION_FILE),
                                  preprocessing.normalization_stats(staging, config))
+        # Which G2P made the phoneme ids: a model trained on them records it, and refuses another one at serving time.
+        preprocessing.write_json(FileSystems.join(staging, features.FRONTEND_FILE),
+                                 {name: frontend.Frontend(name).describe() for name in frontend.FRONTENDS})
         replace_outputs(staging, args.output)
     finally:
         if tf.io.gfile.exists(staging):

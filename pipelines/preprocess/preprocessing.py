@@ -1,4 +1,4 @@
-"""The TensorFlow Transform `preprocessing_fn`: per-bin spectrogram normalization and the character vocabulary."""
+"""The TensorFlow Transform `preprocessing_fn`: per-bin spectrogram normalization and each frontend's vocabulary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from tacotron import features
+from tacotron import features, frontend
 from tacotron.audio import AudioConfig
 
 # A bin whose log values never vary (e.g. always at the floor) would otherwise divide by ~0.
@@ -30,19 +30,18 @@ def make_preprocessing_fn(config: AudioConfig = AudioConfig()) -> Callable[[dict
     bins = features.bins_per_frame(config)
 
     def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
-        characters = tf.strings.unicode_split(inputs[features.TEXT], "UTF-8")  # ragged [N, T_in]
-        # One OOV bucket plus the +1 shift gives tacotron.text's convention: 0 = padding, V + 1 = unknown.
-        ids = tft.compute_and_apply_vocabulary(characters.to_sparse(), num_oov_buckets=1,
-                                               vocab_filename=features.VOCABULARY_NAME)
-        return {
-            features.ID: tf.identity(inputs[features.ID]),
-            features.TEXT: tf.identity(inputs[features.TEXT]),
-            features.TEXT_IDS: tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape),
-            features.TEXT_LENGTH: characters.row_lengths(),
-            features.MEL: _normalize_per_bin(inputs[features.MEL], bins[features.MEL]),
-            features.LINEAR: _normalize_per_bin(inputs[features.LINEAR], bins[features.LINEAR]),
-            features.N_FRAMES: tf.identity(inputs[features.N_FRAMES]),
-        }
+        outputs = {name: tf.identity(inputs[name]) for name in (features.ID, features.TEXT, features.N_FRAMES)}
+        for name, (symbols_name, ids_name, length_name) in features.FRONTEND_FEATURES.items():
+            symbols = tf.strings.split(inputs[symbols_name], sep=frontend.SYMBOL_SEPARATOR)  # ragged [N, T_in]
+            # One OOV bucket plus the +1 shift gives tacotron.text's convention: 0 = padding, V + 1 = unknown.
+            ids = tft.compute_and_apply_vocabulary(symbols.to_sparse(), num_oov_buckets=1,
+                                                   vocab_filename=features.vocabulary_name(name))
+            outputs[symbols_name] = tf.identity(inputs[symbols_name])
+            outputs[ids_name] = tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape)
+            outputs[length_name] = symbols.row_lengths()
+        outputs[features.MEL] = _normalize_per_bin(inputs[features.MEL], bins[features.MEL])
+        outputs[features.LINEAR] = _normalize_per_bin(inputs[features.LINEAR], bins[features.LINEAR])
+        return outputs
 
     return preprocessing_fn
 
@@ -57,6 +56,8 @@ def normalization_stats(transform_dir: str, config: AudioConfig = AudioConfig())
     raw: dict[str, Any] = {
         features.ID: tf.constant([b"probe", b"probe"]),
         features.TEXT: tf.constant([b"a", b"a"]),
+        features.CHARACTERS: tf.constant([b"a", b"a"]),
+        features.PHONEMES: tf.constant([b"a", b"a"]),
         features.N_FRAMES: tf.constant([1, 1], tf.int64),
     }
     for name, n in features.bins_per_frame(config).items():
