@@ -136,13 +136,14 @@ def minimal_pairs(utterances: list[dict], pair_mels: list[np.ndarray]) -> dict:
     return result
 
 
-def measure(model_dir: pathlib.Path, held_out: pathlib.Path) -> dict:
-    """Free-running quality of the newest checkpoint on the held-out set (in a fresh process: see main)."""
+def measure(model_dir: pathlib.Path, held_out: pathlib.Path, gin_params: tuple[str, ...] = ()) -> dict:
+    """Free-running quality of the newest checkpoint on the held-out set (in a fresh process: see main), with
+    `gin_params` (synthesis settings) over the model's config."""
     from tacotron import listening
     from tacotron.inference import Synthesizer
     from tacotron.model_dir import load_model
 
-    loaded = load_model(str(model_dir))
+    loaded = load_model(str(model_dir), gin_params)
     synthesizer = Synthesizer(loaded)
     batch, _, pair_mels = load_held_out(held_out, loaded)
     utterances = []
@@ -282,8 +283,8 @@ def table_row(result: dict, key: tuple[str, str, str], command: str) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
-        print(json.dumps(measure(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]))))
+    if len(sys.argv) >= 4 and sys.argv[1] == "--measure":  # --measure MODEL_DIR HELD_OUT [GIN_PARAM ...]
+        print(json.dumps(measure(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), tuple(sys.argv[4:]))))
         return
     args = parse_args()
     if not len(args.configs) == len(args.steps) == len(args.max_minutes):
