@@ -100,9 +100,9 @@ class SynthesisConfig:
     prenet_dropout: bool = True
     seed: int = 1234
     griffin_lim_iters: int = 60
-    # Magnitudes are raised to this before phase recovery. 1.2 is the Tacotron paper's value: on a tuning set of held-out
-    # sentences (not the benchmark's) it kept minimal pairs 1.28x apart in the heard audio, against 1.21x at 1.5, which
-    # buries the envelope under exaggerated harmonics (docs/SPEAKING.md).
+    # Magnitudes are raised to this before phase recovery. 1.2 is the Tacotron paper's value: on a tuning set of
+    # held-out sentences (not the benchmark's) it kept minimal pairs 1.28x apart in the heard audio, against 1.21x at
+    # 1.5, which buries the envelope under exaggerated harmonics (docs/SPEAKING.md).
     griffin_lim_power: float = 1.2
     # Longer texts are split into sentences and chunks of at most this many characters, synthesized one by one.
     max_chars: int = 200
