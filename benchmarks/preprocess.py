@@ -55,7 +55,7 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
     from pipelines.preprocess.clip_checks import ClipChecks, rate_band
-    from tacotron import audio, features, text
+    from tacotron import audio, features, frontend, text
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
     measured = []
@@ -75,24 +75,37 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
             measured.append((clip_id, transcript, *audio.spectrograms(wav, config), chars_per_second))
     band = rate_band([clip[4] for clip in measured], checks.rate_outlier_k)
     kept = [clip[:4] for clip in measured if band["low"] <= clip[4] <= band["high"]]
+    # Both frontends' symbols, as the job writes them.
+    readers = [frontend.Frontend(name) for name in frontend.FRONTENDS]
+    symbols = {clip[0]: {r.name: r.symbols(clip[1]) for r in readers} for clip in kept}
     stats = {}
     for index, name in ((2, features.MEL), (3, features.LINEAR)):
         frames = np.concatenate([clip[index] for clip in kept]).astype(np.float64)
         stats[name] = (frames.mean(axis=0), np.maximum(frames.std(axis=0), 1e-3))
-    counts = collections.Counter(c for clip in kept for c in clip[1])
-    vocabulary = {c: i + 1 for i, (c, _) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))}
+    vocabularies = {}
+    for reader in readers:
+        counts = collections.Counter(s for clip in symbols.values() for s in clip[reader.name])
+        vocabularies[reader.name] = {
+            s: i + 1 for i, (s, _) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))}
     output.mkdir(parents=True)
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     with tf.io.TFRecordWriter(str(output / f"train-00000-of-00001{features.TFRECORD_SUFFIX}"), options) as writer:
         for clip_id, transcript, mel, linear in kept:
             mel_mean, mel_std = stats[features.MEL]
             linear_mean, linear_std = stats[features.LINEAR]
-            ids = [vocabulary[c] for c in transcript]
             feature = {
                 features.ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[clip_id.encode()])),
                 features.TEXT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[transcript.encode()])),
-                features.TEXT_IDS: tf.train.Feature(int64_list=tf.train.Int64List(value=ids)),
-                features.TEXT_LENGTH: tf.train.Feature(int64_list=tf.train.Int64List(value=[len(ids)])),
+            }
+            for name, (symbols_name, ids_name, length_name) in features.FRONTEND_FEATURES.items():
+                ids = [vocabularies[name][s] for s in symbols[clip_id][name]]
+                feature |= {
+                    symbols_name: tf.train.Feature(bytes_list=tf.train.BytesList(
+                        value=[frontend.SYMBOL_SEPARATOR.join(symbols[clip_id][name]).encode()])),
+                    ids_name: tf.train.Feature(int64_list=tf.train.Int64List(value=ids)),
+                    length_name: tf.train.Feature(int64_list=tf.train.Int64List(value=[len(ids)])),
+                }
+            feature |= {
                 features.MEL: tf.train.Feature(float_list=tf.train.FloatList(
                     value=((mel - mel_mean) / mel_std).astype(np.float32).ravel().tolist())),
                 features.LINEAR: tf.train.Feature(float_list=tf.train.FloatList(

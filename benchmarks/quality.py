@@ -155,6 +155,38 @@ def measure(model_dir: pathlib.Path, held_out: pathlib.Path, gin_params: tuple[s
             "minimal_pairs": minimal_pairs(utterances, pair_mels)}
 
 
+def plot_mels(held_out: pathlib.Path, path: pathlib.Path, model_dirs: list[pathlib.Path], count: int = 2) -> None:
+    """The first `count` held-out sentences: the recording's log mel above each model's free-running one, one colour
+    scale per sentence, so blur and contrast can be seen and not only measured."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from tacotron import listening
+    from tacotron.inference import Synthesizer
+    from tacotron.model_dir import load_model
+
+    heard = []
+    for model_dir in model_dirs:
+        loaded = load_model(str(model_dir))
+        batch, texts, _ = load_held_out(held_out, loaded)
+        part = {k: v[:count] for k, v in batch.items()}
+        heard.append(listening.listen(Synthesizer(loaded), part, count))
+    figure, axes = plt.subplots(len(model_dirs) + 1, count, figsize=(7 * count, 2.6 * (len(model_dirs) + 1)),
+                                squeeze=False)
+    for j in range(count):
+        recorded = heard[0][j]["recorded_mel"]
+        scale = {"origin": "lower", "aspect": "auto", "vmin": recorded.min(), "vmax": recorded.max()}
+        axes[0][j].imshow(recorded.T, **scale)
+        axes[0][j].set_title(f"recorded: {texts[j][:50]}")
+        for i, (model_dir, utterances) in enumerate(zip(model_dirs, heard, strict=True), start=1):
+            axes[i][j].imshow(utterances[j]["predicted_mel"].T, **scale)
+            axes[i][j].set_title(f"{model_dir.name}: GV ratio {utterances[j]['gv_ratio']:.2f}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=70)
+
+
 def train_segment(data: pathlib.Path, model_dir: pathlib.Path, config: str, seed: int, until: int, total: int,
                   extra: list[str]) -> tuple[float, int]:
     """tacotron-train up to step `until` of a `total`-step run; (wall seconds, exit code)."""
@@ -285,6 +317,9 @@ def table_row(result: dict, key: tuple[str, str, str], command: str) -> str:
 def main() -> None:
     if len(sys.argv) >= 4 and sys.argv[1] == "--measure":  # --measure MODEL_DIR HELD_OUT [GIN_PARAM ...]
         print(json.dumps(measure(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), tuple(sys.argv[4:]))))
+        return
+    if len(sys.argv) >= 5 and sys.argv[1] == "--plot_mels":  # --plot_mels HELD_OUT OUT.png MODEL_DIR ...
+        plot_mels(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), [pathlib.Path(p) for p in sys.argv[4:]])
         return
     args = parse_args()
     if not len(args.configs) == len(args.steps) == len(args.max_minutes):

@@ -59,6 +59,7 @@ def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, setti
         "warnings": {"clipped": int(by_kind.get("warning", {}).get("clipped", 0))},
         "speaking_rate_band": rate_band,
         "settings": settings["features"],
+        "frontends": settings["frontends"],
     }
     with FileSystems.create(FileSystems.join(folder, REPORT)) as f:
         f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
@@ -73,6 +74,7 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     settings = {
         "input_records": sum(1 for line in lines if line.strip()),
         "features": {**config.to_dict(), **dataclasses.asdict(checks), "eval_fraction": args.eval_fraction},
+        "frontends": {name: frontend.Frontend(name).describe() for name in frontend.FRONTENDS},
     }
     # Parse metadata lines; malformed lines and unsafe ids are rejected.
     parsed = (p | "ReadMetadata" >> beam.Create(list(enumerate(lines, start=1)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from tacotron import storage
 from tacotron.cli import fail
@@ -64,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: every WAV written; 1: storage failed; 2: bad input (nothing written)."""
     args = parse_args(argv)
+    # The frontend's warnings (a character it cannot read and drops) as one line each, like the errors.
+    warnings.showwarning = lambda message, *_, **__: print(f"{PROG}: warning: {message}", file=sys.stderr)
     from tacotron.audio import AudioConfig
     from tacotron.synthesize import synthesize, write_wav
 
