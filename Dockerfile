@@ -47,6 +47,7 @@ RUN pip install --no-cache-dir --no-deps ./model \
 COPY pipelines/ pipelines/
 COPY components/ components/
 COPY data/sample_corpus/ data/sample_corpus/
+COPY data/held_out/ data/held_out/
 
 # `pipelines` and `components` import from /app (component tasks run `python3 -m kfp.dsl.executor_main`).
 ENV PYTHONPATH=/app

@@ -10,8 +10,10 @@ def evaluate(
     report: Output[HTML],
     evaluation: Output[Artifact],
     gin_params: str = "",
+    held_out: str = "",
 ) -> None:
-    """gin_params: bindings separated by ";" (e.g. SynthesisConfig.griffin_lim_iters=30)."""
+    """gin_params: bindings separated by ";" (e.g. SynthesisConfig.griffin_lim_iters=30). held_out: a held-out set of
+    sentences with words the corpus lacks (tacotron.held_out), a folder the task can read; empty: none."""
     import json
     import os
     import shutil
@@ -19,7 +21,8 @@ def evaluate(
     from components.artifacts import gin_flags
     from tacotron.cli import evaluate as command
 
-    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path, *gin_flags(gin_params)]
+    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path, *gin_flags(gin_params),
+            *(["--held_out", held_out] if held_out else [])]
     code = command.main(argv)
     if code != 0:
         raise RuntimeError(f"tacotron-evaluate exited with {code} (see the log above)")

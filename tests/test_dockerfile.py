@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
-SOURCES = ("requirements.txt", "model", "pipelines", "components", "data/sample_corpus")
+SOURCES = ("requirements.txt", "model", "pipelines", "components", "data/sample_corpus", "data/held_out")
 
 
 def instructions() -> list[tuple[str, str]]:

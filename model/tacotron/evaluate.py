@@ -42,10 +42,12 @@ def _fill(values: np.ndarray, size: int) -> np.ndarray:
 
 
 def evaluate(
-    data_dir: str, model_dir: str, output_dir: str, batch_size: int = 16, gin_params: tuple = ()
+    data_dir: str, model_dir: str, output_dir: str, batch_size: int = 16, gin_params: tuple = (),
+    held_out: str | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Evaluate the newest checkpoint in model_dir on the eval split of data_dir, writing per utterance alignment
-    and mel PNGs and predicted/recorded WAVs under output_dir/utterances. Returns (metrics, report entries)."""
+    """Evaluate the newest checkpoint in model_dir on the eval split of data_dir (and on a held-out set of unseen
+    words, tacotron.held_out, when given), writing per utterance alignment and mel PNGs and predicted/recorded WAVs
+    under output_dir/utterances. Returns (metrics, report entries)."""
     loaded, info = _load(model_dir, data_dir, gin_params)
     audio_config, synthesis = loaded.configs.audio, loaded.configs.synthesis
     split = "eval" if len(info.n_frames["eval"]) else "train"
@@ -68,7 +70,27 @@ def evaluate(
         "config": {"model": loaded.config.to_dict(), "synthesis": synthesis.to_dict()},
         "per_utterance": rows,
     }
+    if held_out:
+        result["held_out"] = _held_out(loaded, held_out, batch_size)
     return result, page
+
+
+def held_out_line(measured: dict) -> str:
+    """One line for people: how many held-out sentences of unseen words are recognizable, and the minimal pairs."""
+    found, pairs = measured["identification"], measured["minimal_pairs"]
+    return (f"unseen words: {found['correct']}/{found['utterances']} held-out sentences recognizable, "
+            f"{pairs['correct']}/{found['utterances']} minimal pairs told apart (margin {pairs['median_margin']:.2f})")
+
+
+def _held_out(loaded, folder: str, batch_size: int) -> dict:
+    from tacotron import held_out
+    from tacotron.inference import Synthesizer
+
+    try:
+        measured = held_out.measure(Synthesizer(loaded), folder, batch_size)
+    except held_out.HeldOutError as e:
+        raise EvaluationError(str(e)) from None
+    return {"folder": folder, **measured, "summary": held_out_line(measured)}
 
 
 def _load(model_dir: str, data_dir: str, gin_params: tuple):
@@ -232,7 +254,7 @@ def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
 
 
 def run(data_dir: str, model_dir: str, output: str, batch_size: int = 16, gin_params: tuple = (),
-        thresholds=None, baseline: str | None = None) -> dict:
+        thresholds=None, baseline: str | None = None, held_out: str | None = None) -> dict:
     """Evaluate and write metrics.json, report.html and the utterance files to `output`; with `thresholds`
     (tacotron.gate.Thresholds), also apply the gate against the metrics.json at `baseline`. Any folder may be a URL:
     a URL model_dir or data folder is read from a local download, a URL output is published when done. Returns
@@ -249,7 +271,7 @@ def run(data_dir: str, model_dir: str, output: str, batch_size: int = 16, gin_pa
         local_model = staged.enter_context(local_model_dir(model_dir))
         data = staged.enter_context(dataset.local_data(data_dir))
         local_output = staged.enter_context(storage.local_output(output))
-        result, page = evaluate(data, local_model, local_output, batch_size, gin_params)
+        result, page = evaluate(data, local_model, local_output, batch_size, gin_params, held_out)
         result.update(model_dir=model_dir, data_dir=data_dir)
         result["verdict"] = gate.verdict(result)[1]
         if thresholds is not None:

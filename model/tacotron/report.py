@@ -154,6 +154,21 @@ def _intelligibility(metrics: dict) -> list[tuple[str, object]]:
         ("spectral detail ratio (1 = as sharp as recorded)", free["spectral_detail_ratio"]),
         ("length ratio (decoded / recorded)", free["length_ratio"]),
         ("decodes that never stopped", free["failure_rate"]),
+        *_held_out_rows(metrics.get("held_out")),
+    ]
+
+
+def _held_out_rows(measured: dict | None) -> list[tuple[str, object]]:
+    if not measured:
+        return []
+    found, pairs = measured["identification"], measured["minimal_pairs"]
+    return [
+        ("held-out sentences of words the corpus never had: recognizable",
+         f"{found['correct']}/{found['utterances']} (chance {found['chance']:.0%}; "
+         f"margin {found['median_margin']:.2f})"),
+        ("their minimal pairs (one word changed) told apart",
+         f"{pairs['correct']}/{found['utterances']} (chance 50%; margin {pairs['median_margin']:.2f}, recordings "
+         f"{pairs['griffin_lim_ceiling']['median_margin']:.2f})"),
     ]
 
 

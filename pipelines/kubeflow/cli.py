@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
+# Sentences of words the bundled corpus lacks, with minimal pairs, in its voice: what run-local's model is judged on.
+SAMPLE_HELD_OUT = REPO / "data" / "held_out"
 # run-local's defaults: the bundled corpus, the tiny config, a CPU-sized run. Any can be overridden with --param.
 LOCAL_DEFAULTS = {
     # tiny.gin's step count is what gives a speaking model in about 5 minutes on 2 CPU cores.
@@ -182,9 +184,13 @@ def run_local(args: argparse.Namespace) -> dict:
     corpus = pathlib.Path(args.corpus).resolve()
     if not (corpus / "metadata.csv").is_file():
         raise UsageError(f"--corpus {str(corpus)!r} has no metadata.csv (LJSpeech layout expected)")
+    # The bundled held-out set only means "unseen words" for the corpus it was made from.
+    held_out = args.held_out if args.held_out is not None else (
+        str(SAMPLE_HELD_OUT) if corpus == SAMPLE_CORPUS.resolve() else "")
     arguments = {
         **LOCAL_DEFAULTS,
         "corpus": str(corpus),
+        "held_out": str(pathlib.Path(held_out).resolve()) if held_out else "",
         "checkpoint_root": str(workdir / "checkpoints"),
         "serving_dir": str(workdir / "serving"),
         **parse_params(args.param, pipeline),
@@ -239,6 +245,8 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
                    f"MCD-DTW {free['mcd_dtw_db']:.2f} dB", f"GV ratio {free['gv_ratio']:.2f}",
                    f"length ratio {free['length_ratio']:.2f}", f"failures {free['failure_rate']:.0%}"]
         print("quality: " + ", ".join(f for f in figures if f), flush=True)
+        if "held_out" in metrics:
+            print(metrics["held_out"]["summary"], flush=True)
     gate_log = console.log_dir / "gate.log" if console is not None else None
     if gate_log is not None and gate_log.exists():
         said = [line for line in gate_log.read_text(errors="replace").splitlines() if line.strip().startswith("gate: ")]
@@ -308,6 +316,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     schedule_cmd.add_argument("--disable", metavar="ID", help="disable the recurring run with this id")
     local_cmd = commands.add_parser("run-local", help="run the pipeline on this machine with kfp.local")
     local_cmd.add_argument("--corpus", default=str(SAMPLE_CORPUS), help="LJSpeech-layout corpus (default: bundled)")
+    local_cmd.add_argument("--held_out", default=None,
+                           help="held-out sentences of words the corpus lacks, with minimal pairs (default: the "
+                           "bundled set with the bundled corpus, none with another; see make_sample_corpus.py)")
     local_cmd.add_argument("--workdir", default="out/pipeline", help="pipeline root, checkpoints and serving folder")
     local_cmd.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
     local_cmd.add_argument("--no_cache", action="store_true", help="run every task, even with unchanged inputs")

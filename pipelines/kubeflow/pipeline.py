@@ -45,6 +45,7 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         eval_fraction: float = 0.05,
         beam_options: str = "",
         eval_gin_params: str = "",
+        held_out: str = "",
         accelerator_type: str = "nvidia.com/gpu",
         accelerator_count: int = 1,
         train_cpu: str = "8",
@@ -82,9 +83,11 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
             .set_retry(num_retries=TRAIN_RETRIES, backoff_duration="60s", backoff_factor=2.0)
             .set_caching_options(False)
         )
-        # Evaluate teacher-forced and free-running; the report becomes the run's HTML artifact.
+        # Evaluate teacher-forced and free-running, on the eval split and on held_out (sentences of words the corpus
+        # lacks, a folder the pod can read); the report becomes the run's HTML artifact.
         evaluate = c.evaluate(
-            data=preprocess.outputs["data"], model=train.outputs["model"], gin_params=eval_gin_params
+            data=preprocess.outputs["data"], model=train.outputs["model"], gin_params=eval_gin_params,
+            held_out=held_out,
         ).set_display_name("evaluate")
         # Gate: thresholds, and the metrics of baseline_metrics or else of the model promoted last to serving_dir.
         gate = mounted(c.gate(

@@ -19,6 +19,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
     parser.add_argument("--output", required=True, help="where metrics.json, report.html, PNGs and WAVs go")
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--held_out", help="also a held-out set of sentences with words the corpus lacks, and their "
+                        "minimal pairs (data/make_sample_corpus.py --held_out_from writes one)")
     parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
     gate.add_arguments(parser)
     return parser.parse_args(argv)
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         gated = any(getattr(args, flag) is not None for flag in gate.GATE_FLAGS)
         thresholds = gate.thresholds_from(args)
         result = evaluate.run(args.data, args.model_dir, args.output, args.batch_size, tuple(args.gin_param),
-                              thresholds if gated else None, args.baseline)
+                              thresholds if gated else None, args.baseline, args.held_out)
     except (evaluate.EvaluationError, ValueError, ModelError, dataset.DataError) as e:
         return fail(PROG, e, 2)
     except storage.StorageError as e:
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"step": result["step"], **result["free_running"], "loss": result["teacher_forced"]["loss"]}
     print(json.dumps(summary), flush=True)
     print(result["verdict"], flush=True)
+    if "held_out" in result:
+        print(result["held_out"]["summary"], flush=True)
     print(f"report: {storage.join(args.output, 'report.html')}", flush=True)
     reasons = result.get("gate", {}).get("reasons")
     if reasons:
