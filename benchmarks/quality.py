@@ -91,68 +91,15 @@ def held_out_set(work: pathlib.Path, count: int, voice: str) -> pathlib.Path:
     return folder
 
 
-def load_held_out(folder: pathlib.Path, loaded) -> tuple[dict, list[str], list[np.ndarray]]:
-    """The held-out set as one model batch (normalized like the training data), its texts, and the log mels of the
-    minimal-pair recordings."""
-    from tacotron import audio
-    from tacotron.frontend import Frontend
-    from tacotron.inference import text_batch
-
-    rows = [line.split("|") for line in (folder / "pairs.csv").read_text().splitlines() if line]
-    texts = [row[1] for row in rows]
-    spectra = [audio.spectrograms(audio.trim_silence(audio.read_audio(str(folder / "wavs" / f"{row[0]}.flac"))))
-               for row in rows]
-    pair_mels = [audio.spectrograms(audio.trim_silence(audio.read_audio(str(folder / "pairs" / f"{row[0]}.flac"))))[0]
-                 for row in rows]
-    ids, lengths = text_batch(texts, loaded.vocabulary, Frontend(loaded.config.frontend))
-    width = max(len(mel) for mel, _ in spectra)
-    width = -(-width // loaded.config.reduction_factor) * loaded.config.reduction_factor
-    mel = np.zeros((len(rows), width, spectra[0][0].shape[1]), np.float32)
-    linear = np.zeros((len(rows), width, spectra[0][1].shape[1]), np.float32)
-    for i, (m, lin) in enumerate(spectra):
-        mel[i, : len(m)] = (m - loaded.mel_mean) / loaded.mel_std
-        linear[i, : len(lin)] = (lin - loaded.linear_mean) / loaded.linear_std
-    batch = {"text_ids": ids, "text_length": lengths, "mel": mel, "linear": linear,
-             "n_frames": np.array([len(m) for m, _ in spectra], np.int32)}
-    return batch, texts, pair_mels
-
-
-def minimal_pairs(utterances: list[dict], pair_mels: list[np.ndarray]) -> dict:
-    """Share of predictions nearer their own sentence's recording than its one-word-changed twin, and margins."""
-    from tacotron import audio, metrics
-
-    def score(heard_mels: list[np.ndarray]) -> dict:
-        wins, margins = [], []
-        for u, heard, pair in zip(utterances, heard_mels, pair_mels, strict=True):
-            cepstrum = metrics.mel_cepstrum(heard)
-            own = metrics.cepstral_dtw(metrics.mel_cepstrum(u["recorded_mel"]), cepstrum)
-            other = metrics.cepstral_dtw(metrics.mel_cepstrum(pair), cepstrum)
-            wins.append(own < other)
-            margins.append(other / max(own, 1e-9))
-        return {"accuracy": float(np.mean(wins)), "median_margin": float(np.median(margins))}
-
-    result = score([audio.spectrograms(u["predicted_wav"])[0] for u in utterances])
-    result["griffin_lim_ceiling"] = score([audio.spectrograms(u["recorded_wav"])[0] for u in utterances])
-    return result
-
-
 def measure(model_dir: pathlib.Path, held_out: pathlib.Path, gin_params: tuple[str, ...] = ()) -> dict:
-    """Free-running quality of the newest checkpoint on the held-out set (in a fresh process: see main), with
-    `gin_params` (synthesis settings) over the model's config."""
-    from tacotron import listening
+    """Free-running quality of the newest checkpoint on the held-out set (tacotron.held_out; in a fresh process: see
+    main), with `gin_params` (synthesis settings) over the model's config."""
+    from tacotron import held_out as held_out_set
     from tacotron.inference import Synthesizer
     from tacotron.model_dir import load_model
 
     loaded = load_model(str(model_dir), gin_params)
-    synthesizer = Synthesizer(loaded)
-    batch, _, pair_mels = load_held_out(held_out, loaded)
-    utterances = []
-    for start in range(0, len(batch["n_frames"]), 16):
-        part = {k: v[start : start + 16] for k, v in batch.items()}
-        utterances += listening.listen(synthesizer, part, len(part["n_frames"]))
-    free_running, identification = listening.summarize(utterances)
-    return {"step": loaded.step, **free_running, "identification": identification,
-            "minimal_pairs": minimal_pairs(utterances, pair_mels)}
+    return {"step": loaded.step, **held_out_set.measure(Synthesizer(loaded), str(held_out))}
 
 
 def plot_mels(held_out: pathlib.Path, path: pathlib.Path, model_dirs: list[pathlib.Path], count: int = 2) -> None:
@@ -164,13 +111,14 @@ def plot_mels(held_out: pathlib.Path, path: pathlib.Path, model_dirs: list[pathl
     from matplotlib import pyplot as plt
 
     from tacotron import listening
+    from tacotron.held_out import load_held_out
     from tacotron.inference import Synthesizer
     from tacotron.model_dir import load_model
 
     heard = []
     for model_dir in model_dirs:
         loaded = load_model(str(model_dir))
-        batch, texts, _ = load_held_out(held_out, loaded)
+        batch, texts, _ = load_held_out(str(held_out), loaded)
         part = {k: v[:count] for k, v in batch.items()}
         heard.append(listening.listen(Synthesizer(loaded), part, count))
     figure, axes = plt.subplots(len(model_dirs) + 1, count, figsize=(7 * count, 2.6 * (len(model_dirs) + 1)),

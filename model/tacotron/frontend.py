@@ -39,7 +39,7 @@ _STRESS = frozenset("ˈˌ")
 
 
 class FrontendError(ValueError):
-    """Text that leaves nothing to say, or a frontend that differs from the one a model was trained with."""
+    """An unknown frontend, or one that differs from the frontend a model or its data was made with."""
 
 
 def fold_punctuation(normalized: str) -> str:
