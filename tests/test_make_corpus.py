@@ -115,3 +115,22 @@ def test_build_held_out_writes_sentence_and_pair_audio(tmp_path):
         info = sf.info(audio)
         assert info.samplerate == mk.SAMPLE_RATE and info.channels == 1
         assert mk.MIN_SECONDS <= info.duration <= mk.MAX_SECONDS
+
+
+def test_voices_choose_the_renderer(tmp_path):
+    wav = tmp_path / "x.wav"
+    assert mk.speak_command("flite:slt", "hello there", wav) == ["flite", "-voice", "slt", "-t", "hello there", "-o",
+                                                                 str(wav)]
+    assert mk.speak_command("en-us", "hello there", wav)[:3] == ["espeak-ng", "-v", "en-us"]
+
+
+@pytest.mark.skipif(not (shutil.which("flite") and shutil.which("sox")), reason="needs flite and sox")
+def test_a_held_out_set_in_a_flite_voice(tmp_path):
+    (train := tmp_path / "train").mkdir()
+    shutil.copy(CORPUS / "metadata.csv", train / "metadata.csv")
+    output = tmp_path / "held_out"
+    mk.build_held_out(train, output, count=1, seed=3, jobs=1, voice="flite:slt")
+    assert "flite `flite:slt`" in (output / "README.md").read_text()
+    assert mk.corpus_voice(output) == "flite:slt"
+    for audio in (output / "wavs" / "H0001.flac", output / "pairs" / "H0001.flac"):
+        assert sf.info(audio).samplerate == mk.SAMPLE_RATE
