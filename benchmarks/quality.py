@@ -16,6 +16,8 @@ benchmarks/results/quality.json, docs/quality.png and one row per config in docs
 
     python benchmarks/quality.py [--configs tiny] [--steps 1300] [--frontends characters phonemes]
         [--voices en-us flite:slt] [--seeds 1 2] [--segments 2]
+
+Rendering the corpora and held-out sets needs the espeak-ng, flite and sox binaries (apt: espeak-ng flite sox).
 """
 
 from __future__ import annotations
@@ -287,10 +289,12 @@ def main() -> None:
     command = "python benchmarks/quality.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "quality.json"
-    # Runs of other configs or seeds measured earlier stay in the results and the plot.
-    earlier = json.loads(path.read_text())["runs"] if path.exists() else []
+    # Runs of other configs, frontends, voices or seeds measured earlier on a held-out set of the same size stay in the
+    # results and the plot.
+    earlier = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    same_set = earlier.get("held_out_sentences") == args.held_out
     measured = {run_key(r) for r in runs}
-    everything = [r for r in earlier if run_key(r) not in measured] + runs
+    everything = [r for r in earlier["runs"] if same_set and run_key(r) not in measured] + runs
     path.write_text(json.dumps(result | {"runs": everything}, indent=2) + "\n")
     plot(everything)
     with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
