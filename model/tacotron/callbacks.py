@@ -73,18 +73,20 @@ class Checkpointer(keras.callbacks.Callback):
         if self.lease is not None and self.lease.lost:
             raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
         stem = storage.join(self.folder, f"ckpt-{self.step:08d}")
-        scratch = storage.scratch_path(stem + ".weights.h5")
-        failure = None
-        try:
-            self.model.save_weights(scratch, overwrite=True)
-        except Exception as e:  # h5py reports a full disk as OSError or RuntimeError, half-way through a file
-            failure = storage.cause(e)
-        if failure is not None:
-            _free_quietly()
-            if os.path.exists(scratch):
-                os.remove(scratch)
-            raise storage.StorageError(f"checkpoint {stem}.weights.h5: {failure}")
-        storage.publish_file(scratch, stem + ".weights.h5")
+        # HDF5 writes into the system's temporary folder and only a plain copy reaches the model_dir: when a disk fills
+        # part-way through an h5py write, freeing the file can crash the process (a segfault, not an error), while a
+        # copy that fills it fails with an ordinary OSError that names the path.
+        with tempfile.TemporaryDirectory(prefix="tacotron-ckpt-") as tmp:
+            local = os.path.join(tmp, f"ckpt-{self.step:08d}.weights.h5")
+            failure = None
+            try:
+                self.model.save_weights(local, overwrite=True)
+            except Exception as e:  # h5py reports a full disk as OSError or RuntimeError, half-way through a file
+                failure = storage.cause(e)
+            if failure is not None:
+                _free_quietly()
+                raise storage.StorageError(f"checkpoint {stem}.weights.h5: {failure} (writing it in {tmp})")
+            storage.copy_file(local, stem + ".weights.h5")
         meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
         storage.write_text(stem + ".json", json.dumps(meta))
         self.last_saved = self.step

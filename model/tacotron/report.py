@@ -142,7 +142,8 @@ def _intelligibility(metrics: dict) -> list[tuple[str, object]]:
     free = metrics["free_running"]
     found = metrics.get("sentence_identification", {})
     if not found.get("available"):
-        return [("sentence identification", f"not available: {found.get('reason', 'not computed')}")]
+        return [("sentence identification", f"not available: {found.get('reason', 'not computed')}"),
+                *_held_out_rows(metrics.get("held_out"))]
     ceiling = found["griffin_lim_ceiling"]
     return [
         ("sentences recognizable (own recording nearest)", f"{found['correct']}/{found['utterances']} "

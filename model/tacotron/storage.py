@@ -278,7 +278,11 @@ def copy_file(source: str, path: str) -> None:
     if not is_url(path):
         makedirs(os.path.dirname(path) or ".")
     try:
-        get_file(source, scratch)
+        if is_url(source) or not os.path.isfile(source):
+            get_file(source, scratch)  # a download, or a missing source: named as the source
+        else:
+            with _errors(path):  # reading a local file that exists hardly fails; writing it (a full disk) names path
+                shutil.copyfile(source, scratch)
     except StorageError:
         with contextlib.suppress(FileNotFoundError):
             os.remove(scratch)
