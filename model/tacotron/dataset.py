@@ -108,8 +108,10 @@ def read_texts(data_dir: str, split: str) -> list[str]:
 def inspect_data(data_dir: str, config: AudioConfig = AudioConfig(), frontend: str = "phonemes") -> DataInfo:
     """Check a preprocessed folder against the schema and read what training needs for a model that reads
     `frontend`'s symbols; DataError names the problem."""
-    if frontend not in features.FRONTEND_FEATURES:
-        raise DataError(f"unknown frontend {frontend!r}; choose one of {', '.join(features.FRONTEND_FEATURES)}")
+    try:
+        reader = Frontend(frontend)
+    except FrontendError as e:
+        raise DataError(str(e)) from None
     if not data_dir or not tf.io.gfile.isdir(data_dir):
         raise DataError(f"--data {data_dir!r} is not a directory")
     if not split_files(data_dir, features.TRAIN_PREFIX):
@@ -129,7 +131,7 @@ def inspect_data(data_dir: str, config: AudioConfig = AudioConfig(), frontend: s
         recorded = json.load(f).get(frontend, {})
     try:
         # A model must be fed at synthesis time the symbols it was trained on: the G2P that made them must be this one.
-        Frontend(frontend).check_matches(recorded, f"--data {data_dir!r}")
+        reader.check_matches(recorded, f"--data {data_dir!r}")
     except FrontendError as e:
         raise DataError(str(e)) from None
     bins = features.bins_per_frame(config)

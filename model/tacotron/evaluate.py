@@ -48,10 +48,14 @@ def evaluate(
     """Evaluate the newest checkpoint in model_dir on the eval split of data_dir (and on a held-out set of unseen
     words, tacotron.held_out, when given), writing per utterance alignment and mel PNGs and predicted/recorded WAVs
     under output_dir/utterances. Returns (metrics, report entries)."""
+    from tacotron.inference import Synthesizer
+
     loaded, info = _load(model_dir, data_dir, gin_params)
     audio_config, synthesis = loaded.configs.audio, loaded.configs.synthesis
+    # One synthesizer for the eval split and the held-out set: its compiled programs are built once.
+    synthesizer = Synthesizer(loaded, synthesis, audio_config)
     split = "eval" if len(info.n_frames["eval"]) else "train"
-    page, teacher_forced = _score(loaded, _batches(info, split, batch_size, loaded), batch_size)
+    page, teacher_forced = _score(synthesizer, _batches(info, split, batch_size, loaded), batch_size)
     if not page:
         raise EvaluationError(f"the {split} split of {data_dir!r} has no utterances that fit the model's buckets")
     free_running, identification = listening.summarize(page, audio_config)
@@ -71,7 +75,7 @@ def evaluate(
         "per_utterance": rows,
     }
     if held_out:
-        result["held_out"] = _held_out(loaded, held_out, batch_size)
+        result["held_out"] = _held_out(synthesizer, held_out, batch_size)
     return result, page
 
 
@@ -82,12 +86,11 @@ def held_out_line(measured: dict) -> str:
             f"{pairs['correct']}/{found['utterances']} minimal pairs told apart (margin {pairs['median_margin']:.2f})")
 
 
-def _held_out(loaded, folder: str, batch_size: int) -> dict:
+def _held_out(synthesizer, folder: str, batch_size: int) -> dict:
     from tacotron import held_out
-    from tacotron.inference import Synthesizer
 
     try:
-        measured = held_out.measure(Synthesizer(loaded), folder, batch_size)
+        measured = held_out.measure(synthesizer, folder, batch_size)
     except held_out.HeldOutError as e:
         raise EvaluationError(str(e)) from None
     return {"folder": folder, **measured, "summary": held_out_line(measured)}
@@ -119,13 +122,13 @@ def _batches(info, split: str, batch_size: int, loaded):
                                 repeat=False, keep_text=True, drop_remainder=False)
 
 
-def _score(loaded, batches, batch_size: int) -> tuple[list[dict], dict]:
+def _score(synthesizer, batches, batch_size: int) -> tuple[list[dict], dict]:
     """Every utterance free-running (listening.listen), and the teacher-forced losses over the split."""
     from tacotron import dataset, metrics
-    from tacotron.inference import Synthesizer, compiled
+    from tacotron.inference import compiled
 
-    model, r, synthesis = loaded.model, loaded.config.reduction_factor, loaded.configs.synthesis
-    synthesizer = Synthesizer(loaded, synthesis, loaded.configs.audio)
+    loaded = synthesizer.loaded
+    model, r, synthesis = loaded.model, loaded.config.reduction_factor, synthesizer.synthesis
 
     def teacher_forced(x):
         out = model(x, training=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from tacotron import frontend
 from tacotron.audio import AudioConfig
 
 ID = "id"
@@ -20,8 +21,8 @@ PHONEME_IDS = "phoneme_ids"
 PHONEME_LENGTH = "phoneme_length"
 # Frontend name -> (symbols, ids, length) features; the vocabulary asset is named for the frontend.
 FRONTEND_FEATURES = {
-    "characters": (CHARACTERS, CHARACTER_IDS, CHARACTER_LENGTH),
-    "phonemes": (PHONEMES, PHONEME_IDS, PHONEME_LENGTH),
+    frontend.CHARACTERS: (CHARACTERS, CHARACTER_IDS, CHARACTER_LENGTH),
+    frontend.PHONEMES: (PHONEMES, PHONEME_IDS, PHONEME_LENGTH),
 }
 # The model's inputs: the chosen frontend's ids and their count.
 TEXT_IDS = "text_ids"

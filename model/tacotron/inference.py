@@ -173,15 +173,19 @@ class Synthesizer:
     def __call__(self, texts: list[str]) -> tuple[list[np.ndarray], list[bool]]:
         """Raw texts -> (waveforms, stopped): `stopped` is False when some chunk hit the step limit."""
         chunked = [prepare_text(t, self.synthesis.max_chars, self.frontend) for t in texts]
-        flat = [chunk for chunks in chunked for chunk in chunks]
+        waves, stopped = self.synthesize_chunks([chunk for chunks in chunked for chunk in chunks],
+                                                self.synthesis.batch_size)
+        return join_chunks(waves, stopped, chunked, self.audio_config.sample_rate)
+
+    def synthesize_chunks(self, chunks: list[str], batch_size: int) -> tuple[list[np.ndarray], list[bool]]:
+        """(waveform, stopped) per normalized chunk (prepare_text's output), `batch_size` chunks decoded together."""
         waves, stopped = [], []
-        for start in range(0, len(flat), self.synthesis.batch_size):
-            ids, lengths = text_batch(flat[start : start + self.synthesis.batch_size], self.loaded.vocabulary,
-                                      self.frontend)
+        for start in range(0, len(chunks), batch_size):
+            ids, lengths = text_batch(chunks[start : start + batch_size], self.loaded.vocabulary, self.frontend)
             out = self.decode(ids, lengths)
             waves += self.vocode(out["linear"], out["n_frames"])
             stopped += [bool(s) for s in out["stopped"]]
-        return join_chunks(waves, stopped, chunked, self.audio_config.sample_rate)
+        return waves, stopped
 
 
 def join_chunks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -26,14 +27,18 @@ def synthesize(model: str, texts: list[str], gin_params: tuple = ()) -> tuple[li
         configs = read_gin("", gin_params)
     except ConfigError as e:
         raise SynthesisError(str(e)) from None
+    # Text that normalizes to nothing is refused before a model is loaded.
     prepare(texts, configs.synthesis.max_chars)
-    if not is_saved_model(model):
-        return synthesize_checkpoint(model, texts, gin_params)
-    with storage.local_folder(model) as local:
-        exported = _load_exported(local)
-        chunked = prepare(texts, configs.synthesis.max_chars, exported.frontend)
-        waves, stopped = exported.synthesize_chunks([c for chunks in chunked for c in chunks],
-                                                    configs.synthesis.batch_size)
+    with contextlib.ExitStack() as stack:
+        if is_saved_model(model):
+            speaker = _load_exported(stack.enter_context(storage.local_folder(model)))
+            synthesis = configs.synthesis
+        else:
+            speaker = _load_checkpoint(model, gin_params)
+            synthesis = speaker.synthesis
+        # Then with the model's frontend: text that leaves no symbols is refused too.
+        chunked = prepare(texts, synthesis.max_chars, speaker.frontend)
+        waves, stopped = speaker.synthesize_chunks([c for chunks in chunked for c in chunks], synthesis.batch_size)
     return join_chunks(waves, stopped, chunked, configs.audio.sample_rate)
 
 
@@ -63,18 +68,16 @@ def _load_exported(path: str):
         raise SynthesisError(f"--model {e}") from None
 
 
-def synthesize_checkpoint(model_dir: str, texts: list[str], gin_params: tuple) -> tuple[list[np.ndarray], list[bool]]:
-    from tacotron.frontend import Frontend
+def _load_checkpoint(model_dir: str, gin_params: tuple):
+    """A Synthesizer over model_dir's newest checkpoint."""
     from tacotron.inference import Synthesizer
     from tacotron.model_dir import ModelError, load_model, local_model_dir
 
     try:
         with local_model_dir(model_dir) as local:  # a URL model_dir: its newest checkpoint, downloaded
-            loaded = load_model(local, gin_params)
+            return Synthesizer(load_model(local, gin_params))
     except ModelError as e:
         raise SynthesisError(f"--model: {e}") from None
-    prepare(texts, loaded.configs.synthesis.max_chars, Frontend(loaded.config.frontend))
-    return Synthesizer(loaded)(texts)
 
 
 def write_wav(path: str, wav: np.ndarray, sample_rate: int) -> None:
