@@ -50,12 +50,14 @@ import time
 from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
+from tacotron import features, gate, training_log
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 PLOT = REPO / "docs" / "large_batch.png"
 WORK = REPO / "out" / "large_batch"
-SPEAKING_BAR = 0.95  # in-training sentence identification that counts as "speaks"
+SPEAKING_BAR = gate.Thresholds().min_sentence_identification  # the gate's bar for "speaks"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -175,7 +177,7 @@ def ensure_corpus_data(args: argparse.Namespace) -> pathlib.Path:
                    "--count", str(args.clips), "--output", str(corpus), "--jobs", str(os.cpu_count() or 1)]
         if subprocess.run(command, cwd=REPO).returncode != 0:
             sys.exit(f"corpus generation failed: {shlex.join(command)}")
-    if not (data / "report.json").exists():
+    if not (data / features.REPORT_FILE).exists():
         print(f"{data} is missing: preprocessing {corpus} into it", flush=True)
         shutil.rmtree(data, ignore_errors=True)
         command = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus), "--output", str(data)]
@@ -204,7 +206,7 @@ def describe_data(data: pathlib.Path, config: str, runs: list[dict], args: argpa
     bounds = list(buckets.frames)
     index = np.minimum(np.searchsorted(bounds, frames), len(bounds) - 1)
     per_bucket = [int(np.sum(index == b)) for b in range(len(bounds))]
-    report = json.loads((data / "report.json").read_text())
+    report = json.loads((data / features.REPORT_FILE).read_text())
     # Reading every run's batches takes minutes on 2 cores: the counts are kept beside the runs and reused.
     cache_path = pathlib.Path(args.work).resolve() / "repeats.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
@@ -287,7 +289,7 @@ def train_and_evaluate(args: argparse.Namespace, data: pathlib.Path, run: dict) 
         errors = [line for line in output.splitlines() if "error" in line.lower()]
         result["error"] = errors[-1] if errors else output.splitlines()[-1] if output else f"exit {code}"
         print(f"{run_name(run)}: tacotron-train exited {code}: {result['error']}", flush=True)
-    result |= analyse(model_dir / "metrics.jsonl", run["batch"], s)
+    result |= analyse(training_log.read(str(model_dir)), run["batch"], s)
     if not (model_dir / "checkpoints").exists() or not any((model_dir / "checkpoints").glob("*.json")):
         result["final"] = None
     elif args.final_evaluation or not result["quality_curve"]:
@@ -308,8 +310,8 @@ def stopped_run(args: argparse.Namespace, run: dict) -> dict | None:
     """A --skip run that was started before and stopped (its folder has a metrics log but no run.json): its partial
     curve, marked as stopped, never as finished."""
     folder = pathlib.Path(args.work).resolve() / run_name(run)
-    log = folder / "model" / "metrics.jsonl"
-    if (folder / "run.json").exists() or not log.exists():
+    log = training_log.read(str(folder / "model"))
+    if (folder / "run.json").exists() or not log.rows:
         return None
     s = settings(args, run)
     result = {"name": run_name(run), **run, "settings": s, "stopped": True, "exit_code": None, "final": None,
@@ -331,17 +333,16 @@ def git_version() -> dict:
             "model_files_changed": git("status", "--porcelain", "--", "model").splitlines()}
 
 
-def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
-    """Time to alignment and to the speaking bar, the quality curve and throughput, from metrics.jsonl.
+def analyse(log: training_log.TrainingLog, batch: int, s: dict) -> dict:
+    """Time to alignment and to the speaking bar, the quality curve and throughput, from the training log.
 
     The training clock of a row is its elapsed_s less the eval_s of the quality evaluations before it (a quality
     row follows the log row of the same step, so it is not in that row's elapsed_s); a quality row's clock is
     interpolated between the log rows around it.
     """
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-    logs = [r for r in rows if "event" not in r]
-    quality = [r for r in rows if r.get("event") == "quality"]
-    first = next((r for r in rows if r.get("event") == "first_step"), {})
+    logs = log.training
+    quality = log.events(training_log.QUALITY)
+    first = log.first(training_log.FIRST_STEP) or {}
 
     def before(step: int) -> float:
         return sum(q["eval_s"] for q in quality if q["step"] < step)
@@ -357,7 +358,7 @@ def analyse(path: pathlib.Path, batch: int, s: dict) -> dict:
     def point(step: int) -> dict:
         return {"step": step, "examples": step * batch, "train_s": round(train_s(step), 1)}
 
-    aligned = next((r for r in rows if r.get("event") == "aligned"), None)
+    aligned = log.first(training_log.ALIGNED)
     speaking = next((q for q in quality if (q.get("sentence_identification") or 0) >= SPEAKING_BAR), None)
     curve = [point(q["step"]) | {k: q.get(k) for k in ("sentence_identification", "gv_ratio", "length_ratio",
                                                         "failure_rate", "alignment_score", "mcd_dtw_db")}
@@ -395,7 +396,7 @@ def evaluate(data: pathlib.Path, model_dir: pathlib.Path, output: pathlib.Path, 
     if done.returncode != 0:
         print(f"tacotron-evaluate failed (exit {done.returncode}):\n{done.stderr[-2000:]}", flush=True)
         return None
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = gate.read_metrics(str(output / gate.METRICS_FILE))
     identification = metrics["sentence_identification"]
     return {
         "step": metrics["step"],

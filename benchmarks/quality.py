@@ -37,6 +37,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np  # noqa: E402
 from sample_data import ensure_data  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
+from tacotron import gate, training_log  # noqa: E402
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "data"))
 import make_sample_corpus  # noqa: E402
@@ -46,7 +48,7 @@ RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 PLOT = REPO / "docs" / "quality.png"
 SAMPLE = REPO / "data" / "sample_corpus"
-SPEAKING_BAR = 0.95  # sentence identification on held-out sentences that counts as "speaks"
+SPEAKING_BAR = gate.Thresholds().min_sentence_identification  # the gate's bar for "speaks"
 BUNDLED_VOICE = "en-us"  # the voice of data/sample_corpus
 
 
@@ -157,18 +159,6 @@ def train_segment(data: pathlib.Path, model_dir: pathlib.Path, config: str, seed
     return time.time() - start, code
 
 
-def training_seconds(model_dir: pathlib.Path) -> float:
-    """Training time in metrics.jsonl: the last elapsed_s of each segment, summed."""
-    total, last = 0.0, 0.0
-    for line in (model_dir / "metrics.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if row.get("event") == "first_step":
-            total, last = total + last, 0.0
-        elif "elapsed_s" in row and "event" not in row:
-            last = row["elapsed_s"]
-    return total + last
-
-
 def run(args: argparse.Namespace, voice: str, config: str, steps: int, minutes: float, frontend: str,
         seed: int) -> dict:
     work = pathlib.Path(args.work).resolve()
@@ -187,7 +177,8 @@ def run(args: argparse.Namespace, voice: str, config: str, steps: int, minutes: 
                              capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
         if out.returncode != 0:
             sys.exit(f"measuring {model_dir} failed:\n{out.stderr[-3000:]}")
-        point = json.loads(out.stdout.strip().splitlines()[-1]) | {"train_s": training_seconds(model_dir)}
+        train_s = training_log.read(str(model_dir)).training_seconds()
+        point = json.loads(out.stdout.strip().splitlines()[-1]) | {"train_s": train_s}
         points.append(point)
         print(f"{config} {frontend} {voice} seed {seed} step {point['step']}: held-out identification "
               f"{point['sentence_identification']:.2f}, minimal pairs {point['minimal_pairs']['accuracy']:.2f}, "
@@ -195,9 +186,8 @@ def run(args: argparse.Namespace, voice: str, config: str, steps: int, minutes: 
               flush=True)
         if minutes and point["train_s"] >= minutes * 60:
             break
-    during = [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
     eval_curve = [{k: row[k] for k in ("step", "sentence_identification", "length_ratio", "gv_ratio")}
-                  for row in during if row.get("event") == "quality"]
+                  for row in training_log.read(str(model_dir)).events(training_log.QUALITY)]
     return {"config": config, "frontend": frontend, "voice": voice, "seed": seed, "held_out": points,
             "eval_split_during_training": eval_curve}
 

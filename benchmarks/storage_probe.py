@@ -56,7 +56,7 @@ def main() -> None:
     server, _ = start_server()
     results = {}
     try:
-        local = tempfile.NamedTemporaryFile(suffix=".weights.h5", delete=False)
+        local = tempfile.NamedTemporaryFile(delete=False)
         local.write(os.urandom(SIZE))
         local.close()
         back = local.name + ".back"
@@ -75,11 +75,11 @@ def main() -> None:
         FileSystems.set_options(PipelineOptions([]))
 
         def beam_put():
-            with open(local.name, "rb") as src, FileSystems.create("s3://probe/beam/ckpt.weights.h5") as dst:
+            with open(local.name, "rb") as src, FileSystems.create("s3://probe/beam/blob") as dst:
                 dst.write(src.read())
 
         def beam_get():
-            with FileSystems.open("s3://probe/beam/ckpt.weights.h5") as src, open(back, "wb") as dst:
+            with FileSystems.open("s3://probe/beam/blob") as src, open(back, "wb") as dst:
                 dst.write(src.read())
 
         results["beam_s3"] = {"works": True, "upload_s": timed(beam_put), "download_s": timed(beam_get),
@@ -89,8 +89,8 @@ def main() -> None:
 
         results["fsspec_s3fs"] = {
             "works": True,
-            "upload_s": timed(lambda: storage.copy_file(local.name, "s3://probe/fsspec/ckpt.weights.h5")),
-            "download_s": timed(lambda: storage.get_file("s3://probe/fsspec/ckpt.weights.h5", back)),
+            "upload_s": timed(lambda: storage.copy_file(local.name, "s3://probe/fsspec/blob")),
+            "download_s": timed(lambda: storage.get_file("s3://probe/fsspec/blob", back)),
             "list_s": timed(lambda: storage.listdir("s3://probe/fsspec")),
         }
     finally:

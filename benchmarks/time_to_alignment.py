@@ -25,6 +25,8 @@ import time
 from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
+from tacotron import training_log
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
@@ -78,20 +80,10 @@ def run_training(command: list[str], backend: str) -> tuple[float, int, list[str
     return time.perf_counter() - start, process.returncode, list(tail)
 
 
-def read_metrics(path: pathlib.Path) -> list[dict]:
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by a killed run
-            continue
-    return rows
-
-
-def summarize(rows: list[dict], steps: int) -> dict:
-    aligned = next((r for r in rows if r.get("event") == "aligned"), None)
-    first = next((r for r in rows if r.get("event") == "first_step"), None)
-    logged = [r for r in rows if "event" not in r and "loss" in r]
+def summarize(log: training_log.TrainingLog, steps: int) -> dict:
+    aligned = log.first(training_log.ALIGNED)
+    first = log.first(training_log.FIRST_STEP)
+    logged = [r for r in log.training if "loss" in r]
     last = logged[-1] if logged else {}
     speeds = sorted(r["examples_per_sec"] for r in logged if r.get("examples_per_sec"))
     return {
@@ -142,10 +134,9 @@ def main() -> None:
     try:
         command = train_command(args, data, model_dir)
         wall, code, tail = run_training(command, args.backend)
-        metrics = model_dir / "metrics.jsonl"
-        if code != 0 or not metrics.exists():
+        log = training_log.read(str(model_dir))
+        if code != 0 or not log.rows:
             sys.exit(f"tacotron-train failed (exit {code}): {' '.join(command)}\n" + "\n".join(tail[-15:]))
-        rows = read_metrics(metrics)
     finally:
         if temporary:
             shutil.rmtree(model_dir.parent, ignore_errors=True)
@@ -158,8 +149,8 @@ def main() -> None:
         "gin_params": args.gin_param,
         "backend": args.backend,
         "wall_s": wall,
-        "summary": summarize(rows, args.steps),
-        "metrics": rows,
+        "summary": summarize(log, args.steps),
+        "metrics": list(log.rows),
     }
     bench_command = "python benchmarks/time_to_alignment.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
     RESULTS.mkdir(exist_ok=True)

@@ -9,6 +9,8 @@ import shutil
 import tempfile
 
 from tacotron import storage
+from tacotron.export import EXPORT_INFO
+from tacotron.gate import METRICS_FILE
 from tacotron.model_dir import newest_checkpoint_entries
 from tacotron.warm_start import RECORD_FILE
 
@@ -27,13 +29,13 @@ def export_model_dir(model_dir: str, destination: str) -> dict:
 def push(saved_model: str, evaluation: str, serving_dir: str) -> str:
     """Publish the SavedModel to serving_dir/<step>/ with the evaluation's metrics.json beside it (the next run's
     baseline); an existing version folder is replaced only once the new copy is complete (tacotron.storage)."""
-    with open(os.path.join(saved_model, "export_info.json")) as f:
+    with open(os.path.join(saved_model, EXPORT_INFO)) as f:
         step = json.load(f)["step"]
     target = storage.join(serving_dir, str(step))
     with tempfile.TemporaryDirectory(prefix="push-") as scratch:
         version = os.path.join(scratch, str(step))
         shutil.copytree(saved_model, version)
-        shutil.copyfile(os.path.join(evaluation, "metrics.json"), os.path.join(version, "metrics.json"))
+        shutil.copyfile(os.path.join(evaluation, METRICS_FILE), os.path.join(version, METRICS_FILE))
         storage.publish_folder(version, target)
     return target
 
@@ -43,7 +45,7 @@ def promoted(serving_dir: str) -> str | None:
     versions = sorted((int(name) for name in storage.listdir(serving_dir) if name.isdigit()), reverse=True)
     for version in versions:
         folder = storage.join(serving_dir, str(version))
-        if storage.is_complete(folder) and storage.exists(storage.join(folder, "metrics.json")):
+        if storage.is_complete(folder) and storage.exists(storage.join(folder, METRICS_FILE)):
             return folder
     return None
 

@@ -14,11 +14,11 @@ def evaluate(
 ) -> None:
     """gin_params: bindings separated by ";" (e.g. SynthesisConfig.griffin_lim_iters=30). held_out: a held-out set of
     sentences with words the corpus lacks (tacotron.held_out), a folder the task can read; empty: none."""
-    import json
     import os
     import shutil
 
     from components.artifacts import gin_flags
+    from tacotron import gate
     from tacotron.cli import evaluate as command
 
     argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path, *gin_flags(gin_params),
@@ -27,8 +27,7 @@ def evaluate(
     if code != 0:
         raise RuntimeError(f"tacotron-evaluate exited with {code} (see the log above)")
     shutil.copyfile(os.path.join(evaluation.path, "report.html"), report.path)
-    with open(os.path.join(evaluation.path, "metrics.json")) as f:
-        result = json.load(f)
+    result = gate.read_metrics(os.path.join(evaluation.path, gate.METRICS_FILE))
     for section in ("free_running", "teacher_forced"):
         for name, value in result[section].items():
             if value is not None:  # not available (its reason is in metrics.json and the report)

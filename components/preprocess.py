@@ -21,13 +21,14 @@ def preprocess(
     import shutil
 
     from pipelines.preprocess import cli as job
+    from tacotron import features
 
     argv = ["--corpus", corpus, "--output", data.path, "--max_seconds", str(max_seconds),
             "--eval_fraction", str(eval_fraction), *shlex.split(beam_options)]
     code = job.main(argv)
     if code != 0:
         raise RuntimeError(f"python -m pipelines.preprocess exited with {code} (see the log above)")
-    with open(os.path.join(data.path, "report.json")) as f:
+    with open(os.path.join(data.path, features.REPORT_FILE)) as f:
         counts = json.load(f)
     data.metadata.update({"corpus": corpus, "fingerprint": corpus_fingerprint, "written": counts["written"],
                           "rejected": counts["rejected"], "hours": counts["hours_kept"],

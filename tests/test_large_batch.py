@@ -21,6 +21,8 @@ import sys
 import numpy as np
 import pytest
 
+from tacotron import training_log
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # Every utterance is cropped to this many frames. With one length, each loss term's masked mean over a batch is the
 # mean of its means over any split of that batch (micro-batches, replicas): the splits can then be compared exactly.
@@ -81,7 +83,7 @@ def run_train(data: pathlib.Path, model_dir: pathlib.Path, backend: str, devices
 
 
 def rows(model_dir: pathlib.Path) -> list[dict]:
-    return [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
+    return list(training_log.read(str(model_dir)).rows)
 
 
 def logged(model_dir: pathlib.Path) -> list[dict]:

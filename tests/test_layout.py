@@ -147,3 +147,58 @@ def test_no_import_cycle_between_packages():
 def test_the_cycle_check_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# Each file or record name the code writes, and the one module that may spell it (tests check the files as a user
+# would see them, so they are not scanned).
+OWNED_NAMES = {
+    "metrics.jsonl": "model/tacotron/training_log.py",
+    "event": "model/tacotron/training_log.py",
+    "metrics.json": "model/tacotron/gate.py",
+    "gate.json": "model/tacotron/gate.py",
+    "ckpt-": "model/tacotron/model_dir.py",
+    ".weights.h5": "model/tacotron/model_dir.py",
+    "config.gin": "model/tacotron/model_dir.py",
+    "frontend.json": "model/tacotron/features.py",
+    "normalization.json": "model/tacotron/features.py",
+    "report.json": "model/tacotron/features.py",
+    "export_info.json": "model/tacotron/export.py",
+    "warm_start.json": "model/tacotron/warm_start.py",
+}
+SCANNED = ("model/tacotron", "components", "pipelines", "benchmarks")
+
+
+def names_a_contract(literal: str, name: str) -> bool:
+    """A string that is the name, or a path or file name built on it (prose that mentions it is not)."""
+    if " " in literal:
+        return False
+    last = literal.replace("\\", "/").rsplit("/", 1)[-1]
+    if name.startswith("."):
+        return last.endswith(name)
+    if name.endswith("-"):
+        return last.startswith(name)
+    return last == name
+
+
+def stray_names(source: str, relative: str) -> list[str]:
+    tree = ast.parse(source)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [f"{relative}:{node.lineno}: {node.value!r} belongs to {owner}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            for name, owner in OWNED_NAMES.items() if relative != owner and names_a_contract(node.value, name)]
+
+
+def test_every_file_and_record_name_is_spelled_by_its_owner_alone():
+    stray = [line for folder in SCANNED for path in sorted((REPO / folder).rglob("*.py"))
+             for line in stray_names(path.read_text(), path.relative_to(REPO).as_posix())]
+    assert not stray, "\n".join(stray)
+
+
+def test_the_owner_check_finds_a_stray_name():
+    source = 'X = "run/metrics.jsonl"\nY = "event"\nZ = "see metrics.jsonl for the rows"\n'
+    assert [line.split(": ", 1)[1] for line in stray_names(source, "benchmarks/probe.py")] == [
+        "'run/metrics.jsonl' belongs to model/tacotron/training_log.py",
+        "'event' belongs to model/tacotron/training_log.py"]

@@ -175,12 +175,12 @@ def evaluation(mcd: float, failure: float, score: float, loss: float) -> dict:
 
 def test_gate_thresholds_and_baseline():
     good = evaluation(mcd=6.0, failure=0.0, score=0.6, loss=1.0)
-    assert gate.check(good, gate.Thresholds(max_failure_rate=0.1, max_mcd_db=8.0, min_alignment_score=0.5)) == []
-    reasons = gate.check(good, gate.Thresholds(max_mcd_db=5.0, min_alignment_score=0.7))
+    assert gate.check(good, gate.Thresholds(max_failure_rate=0.1, max_mcd=8.0, min_alignment_score=0.5)) == []
+    reasons = gate.check(good, gate.Thresholds(max_mcd=5.0, min_alignment_score=0.7))
     assert len(reasons) == 2 and "mcd_dtw_db" in reasons[0] and "alignment_score" in reasons[1]
     # Against a baseline: within the allowed regression passes, beyond it fails and says which metric.
     assert gate.check(evaluation(6.2, 0.0, 0.6, 1.0), gate.Thresholds(max_regression=0.05), good) == []
     reasons = gate.check(evaluation(7.0, 0.2, 0.6, 1.0), gate.Thresholds(max_regression=0.05), good)
     assert any("mcd_dtw_db" in r for r in reasons) and any("failure_rate" in r for r in reasons)
     with pytest.raises(ValueError, match="not a tacotron-evaluate"):
-        gate.check({"free_running": {}}, gate.Thresholds(max_mcd_db=1.0))
+        gate.check({"free_running": {}}, gate.Thresholds(max_mcd=1.0))

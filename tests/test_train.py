@@ -15,6 +15,8 @@ import sys
 import pytest
 from tensorflow.python.summary.summary_iterator import summary_iterator
 
+from tacotron import training_log
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "tacotron.cli.train"]
 # The tiny config with one padded shape (one compile) and batches of 4, so each run takes seconds after compiling.
@@ -42,7 +44,7 @@ def train(data, model_dir, *args: str, backend: str = "jax", timeout: int = 600)
 
 
 def rows(model_dir) -> list[dict]:
-    return [json.loads(line) for line in (pathlib.Path(model_dir) / "metrics.jsonl").read_text().splitlines()]
+    return list(training_log.read(str(model_dir)).rows)
 
 
 def checkpoint_steps(model_dir) -> list[int]:

@@ -14,8 +14,8 @@ import time
 import keras
 import numpy as np
 
-from tacotron import audio, storage, vocoder
-from tacotron.model_dir import CHECKPOINT_DIR, METRICS_FILE, list_checkpoints
+from tacotron import audio, storage, training_log, vocoder
+from tacotron.model_dir import CHECKPOINT_DIR, checkpoint_name, list_checkpoints, marker_of
 
 
 class TrainingError(Exception):
@@ -72,12 +72,12 @@ class Checkpointer(keras.callbacks.Callback):
     def save(self) -> str:
         if self.lease is not None and self.lease.lost:
             raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
-        stem = storage.join(self.folder, f"ckpt-{self.step:08d}")
+        weights = storage.join(self.folder, checkpoint_name(self.step))
         # HDF5 writes into the system's temporary folder and only a plain copy reaches the model_dir: when a disk fills
         # part-way through an h5py write, freeing the file can crash the process (a segfault, not an error), while a
         # copy that fills it fails with an ordinary OSError that names the path.
         with tempfile.TemporaryDirectory(prefix="tacotron-ckpt-") as tmp:
-            local = os.path.join(tmp, f"ckpt-{self.step:08d}.weights.h5")
+            local = os.path.join(tmp, checkpoint_name(self.step))
             failure = None
             try:
                 self.model.save_weights(local, overwrite=True)
@@ -85,15 +85,15 @@ class Checkpointer(keras.callbacks.Callback):
                 failure = storage.cause(e)
             if failure is not None:
                 _free_quietly()
-                raise storage.StorageError(f"checkpoint {stem}.weights.h5: {failure} (writing it in {tmp})")
-            storage.copy_file(local, stem + ".weights.h5")
+                raise storage.StorageError(f"checkpoint {weights}: {failure} (writing it in {tmp})")
+            storage.copy_file(local, weights)
         meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
-        storage.write_text(stem + ".json", json.dumps(meta))
+        storage.write_text(marker_of(weights), json.dumps(meta))
         self.last_saved = self.step
         for _, old in list_checkpoints(self.model_dir)[: -self.keep]:
-            storage.remove(old[: -len(".weights.h5")] + ".json")
+            storage.remove(marker_of(old))
             storage.remove(old)
-        return stem + ".weights.h5"
+        return weights
 
 
 def _free_quietly() -> None:
@@ -186,9 +186,11 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
 
 class MetricsLogger(keras.callbacks.Callback):
-    """Every `every` steps: one console line, one metrics.jsonl row, TensorBoard scalars; then resets the running means.
+    """Every `every` steps: one console line, one training-log row, TensorBoard scalars; then resets the running means.
 
     Also records the first step at which the alignment score crosses `alignment_threshold` (time to alignment).
+    Throughput and the ETA count training steps only: the in-training evaluation and the samples report their time
+    (`side_work`), which the ETA adds back as their average cost per step so far.
     """
 
     def __init__(
@@ -203,7 +205,7 @@ class MetricsLogger(keras.callbacks.Callback):
         writer=None,
     ):
         super().__init__()
-        self.path = storage.join(model_dir, METRICS_FILE)
+        self.log = training_log.Writer(model_dir)
         self.step = start_step
         self.start_step = start_step
         self.total_steps = total_steps
@@ -212,9 +214,17 @@ class MetricsLogger(keras.callbacks.Callback):
         self.threshold = alignment_threshold
         self.guard = guard
         self.writer = writer
-        self.aligned_at = _first_aligned_step(self.path)
-        self.frames = 0
+        aligned = training_log.read(model_dir).first(training_log.ALIGNED)
+        self.aligned_at = aligned and int(aligned["step"])
         self.examples = 0
+        self.side_seconds = 0.0  # this interval's evaluation and sample time
+        self.step_seconds = 0.0  # the run's training-step time after the first step
+        self.side_total = 0.0
+
+    def side_work(self, seconds: float) -> None:
+        """Time spent in this step outside training (evaluation, samples): kept out of throughput and step time."""
+        self.side_seconds += seconds
+        self.side_total += seconds
 
     def on_train_begin(self, logs=None):
         self.begin = self.interval_start = time.time()
@@ -228,9 +238,7 @@ class MetricsLogger(keras.callbacks.Callback):
         self.step += 1
         if self.step == self.start_step + 1:
             self.compile_seconds = time.time() - self.begin
-            self.write(
-                {"event": "first_step", "step": self.step, "compile_and_step_s": round(self.compile_seconds, 2)}
-            )
+            self.log.first_step(self.step, self.compile_seconds)
             self.interval_start = time.time()
             self._reset()
             return
@@ -238,16 +246,20 @@ class MetricsLogger(keras.callbacks.Callback):
         if self.step % self.every and self.step != self.total_steps:
             return
         now = time.time()
-        seconds = max(now - self.interval_start, 1e-9)
+        seconds = max(now - self.interval_start - self.side_seconds, 1e-9)
+        self.step_seconds += seconds
         row = {"step": self.step}
         row.update({k: _finite_or_none(v) for k, v in logs.items()})
         model = self.model
         row["learning_rate"] = float(model.optimizer.learning_rate)
         row["examples_per_sec"] = round(self.examples / seconds, 2)
-        remaining = (self.total_steps - self.step) * seconds / max(self.examples / self.global_batch, 1)
+        # Over the whole run so far, not the last interval: an ETA that holds still.
+        timed_steps = max(self.step - self.start_step - 1, 1)
+        per_step = (self.step_seconds + self.side_total) / timed_steps
+        remaining = (self.total_steps - self.step) * per_step
         row["eta_s"] = round(remaining, 1)
         row["elapsed_s"] = round(now - self.begin, 1)
-        self.write(row)
+        self.log.training(row)
         print(
             f"step {self.step}/{self.total_steps}  loss {_fmt(row.get('loss'))}  mel {_fmt(row.get('mel_loss'))}"
             f"  linear {_fmt(row.get('linear_loss'))}  stop {_fmt(row.get('stop_loss'))}"
@@ -260,15 +272,7 @@ class MetricsLogger(keras.callbacks.Callback):
         score = row.get("alignment_score")
         if self.aligned_at is None and score is not None and score >= self.threshold:
             self.aligned_at = self.step
-            self.write(
-                {
-                    "event": "aligned",
-                    "step": self.step,
-                    "alignment_score": score,
-                    "threshold": self.threshold,
-                    "elapsed_s": row["elapsed_s"],
-                }
-            )
+            self.log.aligned(self.step, score, self.threshold, row["elapsed_s"])
             print(f"attention aligned at step {self.step} (score {score:.3f} >= {self.threshold})", flush=True)
         self.interval_start = now
         self._reset()
@@ -278,31 +282,14 @@ class MetricsLogger(keras.callbacks.Callback):
         # moving statistics are left out: each replica keeps its own.)
         weights = [keras.ops.convert_to_numpy(w).astype(np.float64) for w in self.model.trainable_weights]
         checksum = float(sum(np.sum(np.abs(w)) for w in weights))
-        self.write({"event": "end", "step": self.step, "weights_checksum": checksum})
+        self.log.end(self.step, checksum)
 
     def _reset(self):
         self.examples = 0
+        self.side_seconds = 0.0
         self.model.reset_metrics()
         if self.guard is not None:
             self.guard.metrics_were_reset()
-
-    def write(self, row: dict):
-        """Append one row to metrics.jsonl."""
-        storage.append_text(self.path, json.dumps(row) + "\n")
-
-
-def _first_aligned_step(path: str) -> int | None:
-    if not storage.exists(path):
-        return None
-    for line in storage.read_text(path).splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by kill -9
-            continue
-        if row.get("event") == "aligned":
-            return int(row["step"])
-    return None
-
 
 def _finite_or_none(value) -> float | None:
     value = float(value)
@@ -325,7 +312,7 @@ def _duration(seconds: float) -> str:
 
 class QualityEvaluator(keras.callbacks.Callback):
     """Every `every` steps: free-running synthesis of a fixed eval batch, measured as tacotron-evaluate measures it
-    (sentence identification, GV ratio, length ratio, failures), as an "event": "quality" row in metrics.jsonl.
+    (sentence identification, GV ratio, length ratio, failures), as a quality row in the training log.
 
     Loss and alignment cannot tell whether the model speaks; this shows when it starts to, at a few seconds a time.
     """
@@ -346,10 +333,11 @@ class QualityEvaluator(keras.callbacks.Callback):
         if self.step % self.every:
             return
         self.model  # noqa: B018  (on JAX, reading the property syncs the trained weights into the variables)
+        print(f"step {self.step}: evaluating {self.count} eval sentences free-running...", flush=True)
         start = time.time()
         free_running, identification = listening.summarize(listening.listen(self.synthesizer, self.batch, self.count))
-        row = {"event": "quality", "step": self.step, **free_running, "eval_s": round(time.time() - start, 1)}
-        self.logger.write(row)
+        self.logger.side_work(time.time() - start)
+        self.logger.log.quality(self.step, free_running, time.time() - start)
         if self.logger.writer is not None:
             self.logger.writer.scalars(self.step, {f"quality/{k}": v for k, v in free_running.items() if v is not None})
         heard = identification.get("correct", "n/a")
@@ -374,8 +362,10 @@ class SampleWriter(keras.callbacks.Callback):
         linear_mean: np.ndarray,
         linear_std: np.ndarray,
         audio_config: audio.AudioConfig,
+        logger: MetricsLogger | None = None,
     ):
         super().__init__()
+        self.logger = logger
         self.batch = batch
         self.writer = writer
         self.step = start_step
@@ -389,6 +379,12 @@ class SampleWriter(keras.callbacks.Callback):
         self.step += 1
         if self.step % self.every:
             return
+        start = time.time()
+        self._write_samples()
+        if self.logger is not None:
+            self.logger.side_work(time.time() - start)
+
+    def _write_samples(self):
         out = self.model(self.batch, training=False)
         alignments = np.asarray(keras.ops.convert_to_numpy(out["alignments"][0]))  # [T_dec, T_in]
         mel = np.asarray(keras.ops.convert_to_numpy(out["mel"][0]))  # [T_out, num_mels]

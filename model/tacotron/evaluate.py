@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from tacotron import listening, storage
+from tacotron import listening, storage, training_log
 from tacotron.model_dir import ModelError
 
 # Teacher-forced: the model reads the recorded frames, as in training.
@@ -228,29 +228,14 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
-def read_training_log(model_dir: str) -> list[dict]:
-    """The rows of model_dir/metrics.jsonl (empty when there is none; a torn last line is skipped)."""
-    rows = []
-    try:
-        lines = storage.read_text(storage.join(model_dir, "metrics.jsonl")).splitlines()
-    except storage.StorageError:
-        return []
-    for line in lines:
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
 def write_outputs(output_dir: str, result: dict, page: list[dict]) -> None:
-    from tacotron import report
+    from tacotron import gate, report
 
-    tmp = os.path.join(output_dir, "metrics.json.tmp")
-    with open(tmp, "w") as f:
+    path = os.path.join(output_dir, gate.METRICS_FILE)
+    with open(path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
-    os.replace(tmp, os.path.join(output_dir, "metrics.json"))
-    curves = report.training_curves(read_training_log(result["model_dir"]))
+    os.replace(path + ".tmp", path)
+    curves = report.training_curves(training_log.read(result["model_dir"]))
     if curves:
         report.write_file(curves, os.path.join(output_dir, "training_curves.png"))
     report.write_html(os.path.join(output_dir, "report.html"), result, page, curves)

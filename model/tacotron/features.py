@@ -35,6 +35,8 @@ N_FRAMES = "n_frames"
 FRONTEND_FILE = "frontend.json"
 # Written beside the TFRecords: per-bin mean/std that undo the normalization (Griffin-Lim, evaluation).
 NORMALIZATION_FILE = "normalization.json"
+# Written beside the TFRecords: what the preprocessing job kept and rejected, and why (report.html shows it).
+REPORT_FILE = "report.json"
 TRAIN_PREFIX = "train"
 EVAL_PREFIX = "eval"
 TFRECORD_SUFFIX = ".tfrecord.gz"

@@ -17,22 +17,48 @@ GATED = {
 }
 
 
+# An evaluation's metrics, the figures the gate judges (tacotron-evaluate writes it, a served model keeps its own).
+METRICS_FILE = "metrics.json"
+# The gate's verdict, written by the pipeline's gate task and read by whoever orchestrates it (not its log lines).
+VERDICT_FILE = "gate.json"
+
+
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """Absolute limits (None = not checked) and the relative regression allowed against a baseline.
+    """Absolute limits (None = not checked) and the relative regression allowed against a baseline: the one place
+    where the gate's defaults live. tacotron-gate's flags, the gate component's inputs and the pipeline's parameters
+    are all `flat()` values, read back with `from_flat`.
 
     The defaults refuse a model that does not say its sentences: alignment scores cannot see that (a mumbling
     model scored diagonality 0.9997), sentence identification and the decoded length can.
     """
 
-    max_failure_rate: float | None = None
-    max_mcd_db: float | None = None
+    max_failure_rate: float | None = 0.25  # share of decodes that never stopped
+    max_mcd: float | None = None  # dB, mean MCD-DTW
     min_alignment_score: float | None = None
     max_regression: float = 0.05  # e.g. 0.05: a gated metric may be up to 5% worse than the baseline's
     min_sentence_identification: float | None = 0.9
     # Mean decoded length over recorded: stopping at half the sentence is as wrong as rambling on.
     min_length_ratio: float | None = 0.8
     max_length_ratio: float | None = 1.25
+
+    def flat(self) -> dict[str, float]:
+        """Every setting as a number, for flags and pipeline parameters (which have no None): 0 = not checked."""
+        return {f.name: 0.0 if getattr(self, f.name) is None else float(getattr(self, f.name))
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_flat(cls, **values: float) -> Thresholds:
+        """The settings given as `flat()` numbers (a limit of 0 is not checked), defaults for the rest; ValueError
+        for a name that is not a setting or a negative number."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown gate setting(s): {', '.join(sorted(unknown))}")
+        for name, value in values.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0 (0 = not checked), got {value}")
+        limits = {name: value or None for name, value in values.items() if name != "max_regression"}
+        return dataclasses.replace(cls(), **limits, **{k: v for k, v in values.items() if k == "max_regression"})
 
 
 class Unavailable(ValueError):
@@ -58,7 +84,7 @@ def check(metrics: dict, thresholds: Thresholds, baseline: dict | None = None) -
     reasons = []
     limits = (
         ("free_running", "failure_rate", thresholds.max_failure_rate, True),
-        ("free_running", "mcd_dtw_db", thresholds.max_mcd_db, True),
+        ("free_running", "mcd_dtw_db", thresholds.max_mcd, True),
         ("free_running", "alignment_score", thresholds.min_alignment_score, False),
         ("free_running", "sentence_identification", thresholds.min_sentence_identification, False),
         ("free_running", "length_ratio", thresholds.min_length_ratio, False),
@@ -119,3 +145,13 @@ def read_metrics(path: str) -> dict:
         raise ValueError(f"cannot read {e}") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not JSON: {e}") from None
+
+
+def write_verdict(path: str, reasons: list[str], baseline: str | None) -> None:
+    """The gate's verdict as JSON ({"passed", "reasons", "baseline"}) at `path`, a file or a URL."""
+    storage.write_text(path, json.dumps({"passed": not reasons, "reasons": reasons, "baseline": baseline}))
+
+
+def read_verdict(path: str) -> dict:
+    """A verdict that write_verdict wrote."""
+    return json.loads(storage.read_text(path))

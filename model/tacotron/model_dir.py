@@ -7,22 +7,25 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tacotron import features, frontend, storage, text
+from tacotron import features, frontend, storage, text, training_log
 from tacotron.config import ConfigError, Configs, TacotronConfig, read_gin
 
 if TYPE_CHECKING:
     import keras
 
 # Checkpoints live in model_dir/checkpoints as ckpt-<step>.weights.h5, each complete once its ckpt-<step>.json is
-# written (after the weights); metrics.jsonl is the training log.
+# written (after the weights); the training log beside them is tacotron.training_log's.
 CHECKPOINT_DIR = "checkpoints"
-METRICS_FILE = "metrics.jsonl"
+WEIGHTS_SUFFIX = ".weights.h5"  # Keras's own suffix for save_weights; it refuses another
+MARKER_SUFFIX = ".json"
+_CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)" + re.escape(WEIGHTS_SUFFIX) + "$")
 # Every setting the model was trained with (tacotron.config.Configs.to_gin).
 CONFIG_FILE = "config.gin"
 # What a model_dir carries besides checkpoints so that it is usable without the data folder it was trained on: the
@@ -42,11 +45,26 @@ def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
     names = set(storage.listdir(folder))
     found = []
     for name in names:
-        if name.startswith("ckpt-") and name.endswith(".json"):
-            stem = name[: -len(".json")]
-            if stem + ".weights.h5" in names:
-                found.append((int(stem.split("-")[1]), storage.join(folder, stem + ".weights.h5")))
+        step = checkpoint_step(name[: -len(MARKER_SUFFIX)] + WEIGHTS_SUFFIX) if name.endswith(MARKER_SUFFIX) else None
+        if step is not None and checkpoint_name(step) in names:
+            found.append((step, storage.join(folder, checkpoint_name(step))))
     return sorted(found)
+
+
+def checkpoint_name(step: int) -> str:
+    """The weights file of the checkpoint at `step`, inside CHECKPOINT_DIR."""
+    return f"ckpt-{step:08d}{WEIGHTS_SUFFIX}"
+
+
+def checkpoint_step(path: str) -> int | None:
+    """The step a checkpoint's weights file was saved at, from its name; None for another file."""
+    match = _CHECKPOINT_NAME.search(path)
+    return int(match.group(1)) if match else None
+
+
+def marker_of(weights: str) -> str:
+    """The marker written after a checkpoint's weights (a checkpoint without it is incomplete)."""
+    return weights[: -len(WEIGHTS_SUFFIX)] + MARKER_SUFFIX
 
 
 def restore_latest(model: keras.Model, model_dir: str) -> int:
@@ -95,9 +113,10 @@ def newest_checkpoint_entries(model_dir: str) -> tuple[int, list[str]]:
     if not checkpoints or not storage.exists(storage.join(model_dir, CONFIG_FILE)):
         raise ModelError(f"{model_dir!r} is not a tacotron-train model_dir (no config.gin or no complete checkpoint)")
     step, weights = checkpoints[-1]
-    stem = f"{CHECKPOINT_DIR}/{storage.basename(weights)[: -len('.weights.h5')]}"
-    names = [CONFIG_FILE, ASSETS_DIR, stem + ".weights.h5", stem + ".json"]
-    return step, names + ([METRICS_FILE] if storage.exists(storage.join(model_dir, METRICS_FILE)) else [])
+    relative = f"{CHECKPOINT_DIR}/{storage.basename(weights)}"
+    names = [CONFIG_FILE, ASSETS_DIR, relative, marker_of(relative)]
+    log = training_log.FILE
+    return step, names + ([log] if storage.exists(storage.join(model_dir, log)) else [])
 
 
 def vocabulary_file(model_dir: str) -> str:

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only: no display, and no GUI toolkit imported in 
 
 from matplotlib import pyplot as plt  # noqa: E402
 
-from tacotron import audio  # noqa: E402
+from tacotron import audio, training_log  # noqa: E402
 
 _DPI = 100
 
@@ -54,21 +54,22 @@ def utterance_figure(
     return figure_png(figure)
 
 
-# metrics.jsonl fields drawn in the training curves, by panel: (title, row kind, fields). Training rows have no
-# "event"; the free-running measurements are "quality" events (their attention scores are free-running too).
+# Training-log fields drawn in the training curves, by panel: (title, row kind, fields); None = training rows. The
+# free-running measurements are quality rows (their attention scores are free-running too).
 _CURVES = (
     ("loss (teacher-forced)", None, ("loss", "mel_loss", "linear_loss", "stop_loss")),
     ("attention (teacher-forced)", None, ("alignment_score", "diagonality", "focus")),
-    ("quality (free-running, eval split)", "quality", ("sentence_identification", "gv_ratio", "length_ratio")),
+    ("quality (free-running, eval split)", training_log.QUALITY, ("sentence_identification", "gv_ratio",
+                                                                 "length_ratio")),
 )
 
 
-def training_curves(rows: list[dict]) -> bytes | None:
-    """PNG of the training log (metrics.jsonl rows): losses, attention scores, and the free-running quality figures
-    where the trainer measured them; None when there is nothing to draw."""
-    if not rows:
+def training_curves(log: training_log.TrainingLog) -> bytes | None:
+    """PNG of the training log: losses, attention scores, and the free-running quality figures where the trainer
+    measured them; None when there is nothing to draw."""
+    if not log.rows:
         return None
-    panels = [(title, [r for r in rows if r.get("event") == kind and "step" in r], names)
+    panels = [(title, [r for r in (log.events(kind) if kind else log.training) if "step" in r], names)
               for title, kind, names in _CURVES]
     panels = [(title, kept, names) for title, kept, names in panels if any(n in r for r in kept for n in names)]
     if not panels:

@@ -334,7 +334,7 @@ def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, 
         split = "eval" if len(info.n_frames["eval"]) else "train"
         sample = next(iter(dataset.make_dataset(info, split, 1, data.buckets, audio_config, shuffle_buffer=0)))
         callbacks += [checkpointer, SampleWriter(sample, writer, start_step, cfg.image_every, cfg.audio_every,
-                                                 info.linear_mean, info.linear_std, audio_config)]
+                                                 info.linear_mean, info.linear_std, audio_config, logger)]
         if cfg.evaluate_every:
             callbacks.append(quality_evaluator(model, data, configs, logger, start_step))
     return TrainingCallbacks(callbacks, logger, guard, checkpointer)

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -15,7 +14,14 @@ from typing import TYPE_CHECKING
 import h5py
 
 from tacotron import storage, text
-from tacotron.model_dir import CHECKPOINT_DIR, ModelError, list_checkpoints, vocabulary_file
+from tacotron.model_dir import (
+    CHECKPOINT_DIR,
+    WEIGHTS_SUFFIX,
+    ModelError,
+    checkpoint_step,
+    list_checkpoints,
+    vocabulary_file,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -28,7 +34,6 @@ RECORD_FILE = "warm_start.json"
 EMBEDDING = "embedding/vars/0"
 # The model's own optimizer; its state is the old run's and must not carry over.
 _OPTIMIZER_PREFIX = "optimizer/"
-_CHECKPOINT_RE = re.compile(r"ckpt-(\d+)\.weights\.h5$")
 
 
 class WarmStartError(Exception):
@@ -62,7 +67,7 @@ def local_source(init_from: str) -> Iterator[str]:
         yield init_from
         return
     try:
-        if not init_from.endswith(".weights.h5"):
+        if not init_from.endswith(WEIGHTS_SUFFIX):
             with local_model_dir(init_from) as local:
                 yield local
             return
@@ -91,7 +96,7 @@ def resolve(init_from: str, model_dir: str) -> Source | None:
             raise WarmStartError(f"{flag}: no complete checkpoint in {os.path.join(init_from, CHECKPOINT_DIR)}")
         home = init_from
     elif os.path.isfile(init_from):
-        if not init_from.endswith(".weights.h5"):
+        if not init_from.endswith(WEIGHTS_SUFFIX):
             raise WarmStartError(f"{flag}: not a model_dir or a .weights.h5 checkpoint")
         candidates = [init_from]
         folder = os.path.dirname(os.path.abspath(init_from))
@@ -121,8 +126,7 @@ def resolve(init_from: str, model_dir: str) -> Source | None:
         if rows != text.vocabulary_size(vocabulary):
             raise WarmStartError(f"{flag}: its embedding has {rows} rows but its vocabulary {vocab_path} needs "
                                  f"{text.vocabulary_size(vocabulary)}")
-        match = _CHECKPOINT_RE.search(os.path.basename(path))
-        return Source(os.path.abspath(path), int(match[1]) if match else None, vocabulary)
+        return Source(os.path.abspath(path), checkpoint_step(os.path.basename(path)), vocabulary)
     raise WarmStartError(f"{flag}: {'; '.join(problems)}")
 
 
@@ -190,7 +194,7 @@ def initialize(
         # What the fresh model would save (its step 0, its new optimizer state, its own seeds), with the learned
         # weights replaced by the checkpoint's; loading that file is Keras's own restore, so every variable lands
         # where Keras puts it.
-        merged = os.path.join(tmp, "merged.weights.h5")
+        merged = os.path.join(tmp, "merged" + WEIGHTS_SUFFIX)
         model.save_weights(merged)
         with h5py.File(source.checkpoint, "r") as old, h5py.File(merged, "r+") as new:
             theirs, ours = _weights(old), _weights(new)

@@ -14,6 +14,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 
+from tacotron import gate
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
 # Sentences of words the bundled corpus lacks, with minimal pairs, in its voice: what run-local's model is judged on.
@@ -235,7 +237,7 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
         print(f"data report: {data_report}", flush=True)
     if report:
         print(f"report: {report}", flush=True)
-        metrics = json.loads((report.parent / "metrics.json").read_text())
+        metrics = gate.read_metrics(str(report.parent / gate.METRICS_FILE))
         summary["verdict"] = metrics.get("verdict", "")
         print(f"verdict: {summary['verdict']}", flush=True)
         free = metrics["free_running"]
@@ -247,11 +249,9 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
         print("quality: " + ", ".join(f for f in figures if f), flush=True)
         if "held_out" in metrics:
             print(metrics["held_out"]["summary"], flush=True)
-    gate_log = console.log_dir / "gate.log" if console is not None else None
-    if gate_log is not None and gate_log.exists():
-        said = [line for line in gate_log.read_text(errors="replace").splitlines() if line.strip().startswith("gate: ")]
-        if said:
-            print(said[-1].strip(), flush=True)
+    verdict = _verdict(workdir)
+    if verdict is not None:
+        print("gate: " + ("passed" if verdict["passed"] else "failed: " + "; ".join(verdict["reasons"])), flush=True)
     if summary["exported"]:
         print(f"exported model: {summary['exported']}", flush=True)
     else:
@@ -277,6 +277,15 @@ def _pushed(workdir: pathlib.Path) -> str | None:
     if output is None or not output.exists():
         return None
     return json.loads(output.read_text()).get("parameterValues", {}).get("Output") or None
+
+
+def _verdict(workdir: pathlib.Path) -> dict | None:
+    """The gate's verdict in this run (tacotron.gate.write_verdict); None when the gate did not run."""
+    from pipelines.kubeflow.pipeline import PIPELINE_NAME
+
+    run = _newest(workdir, f"{PIPELINE_NAME}-*")
+    path = run / "gate" / "verdict" / gate.VERDICT_FILE if run else None
+    return gate.read_verdict(str(path)) if path is not None and path.exists() else None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

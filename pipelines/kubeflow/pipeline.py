@@ -5,11 +5,13 @@ import dataclasses
 from kfp import dsl, kubernetes
 
 import components
+from tacotron.gate import Thresholds
 
 PIPELINE_NAME = "tacotron-8khz"
 # Retries of the train task (preemption, node loss); each resumes from the last checkpoint. KFP takes no parameter
 # here, only a number.
 TRAIN_RETRIES = 3
+GATE = Thresholds().flat()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +53,14 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         train_cpu: str = "8",
         train_memory: str = "32G",
         baseline_metrics: str = "",
-        max_failure_rate: float = 0.25,
-        max_mcd: float = 0.0,
-        min_alignment_score: float = 0.0,
-        max_regression: float = 0.05,
-        min_sentence_identification: float = 0.9,
-        min_length_ratio: float = 0.8,
-        max_length_ratio: float = 1.25,
+        # tacotron.gate.Thresholds' defaults (0 = not checked), read when the pipeline is defined: one source.
+        max_failure_rate: float = GATE["max_failure_rate"],
+        max_mcd: float = GATE["max_mcd"],
+        min_alignment_score: float = GATE["min_alignment_score"],
+        max_regression: float = GATE["max_regression"],
+        min_sentence_identification: float = GATE["min_sentence_identification"],
+        min_length_ratio: float = GATE["min_length_ratio"],
+        max_length_ratio: float = GATE["max_length_ratio"],
     ) -> dsl.HTML:
         # Fingerprint the corpus every run, so that preprocessing's cache key changes exactly when the data does.
         fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
@@ -97,7 +100,7 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
             min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio,
         )).set_display_name("gate")
         # Export (and push to serving_dir) only a model that passed the gate.
-        with dsl.If(gate.output == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
+        with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
             mounted(c.export(
                 model=train.outputs["model"], evaluation=evaluate.outputs["evaluation"], serving_dir=serving_dir
             )).set_display_name("export")

@@ -30,13 +30,12 @@ from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features, frontend  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 
-REPORT = "report.json"
-REPORT_HTML = "report.html"
+features.REPORT_FILE_HTML = "report.html"
 # Aim for shards of roughly 100 MB (a 5 s clip is about 0.5 MB of float spectrograms).
 CLIPS_PER_SHARD = 200
 # Names this job owns in --output; only these are replaced on a rerun.
-OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", REPORT,
-                   REPORT_HTML, features.NORMALIZATION_FILE, features.FRONTEND_FILE, "transform_fn",
+OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", features.REPORT_FILE,
+                   features.REPORT_FILE_HTML, features.NORMALIZATION_FILE, features.FRONTEND_FILE, "transform_fn",
                    "transformed_metadata")
 
 
@@ -61,9 +60,9 @@ def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, setti
         "settings": settings["features"],
         "frontends": settings["frontends"],
     }
-    with FileSystems.create(FileSystems.join(folder, REPORT)) as f:
+    with FileSystems.create(FileSystems.join(folder, features.REPORT_FILE)) as f:
         f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    with FileSystems.create(FileSystems.join(folder, REPORT_HTML)) as f:
+    with FileSystems.create(FileSystems.join(folder, features.REPORT_FILE_HTML)) as f:
         f.write(data_report.render_html(report, kept, rejected))
 
 
@@ -209,5 +208,5 @@ def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) ->
     finally:
         if tf.io.gfile.exists(staging):
             tf.io.gfile.rmtree(staging)
-    with FileSystems.open(FileSystems.join(args.output, REPORT)) as f:
+    with FileSystems.open(FileSystems.join(args.output, features.REPORT_FILE)) as f:
         return json.loads(f.read())

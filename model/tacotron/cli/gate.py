@@ -12,48 +12,34 @@ from tacotron.cli import fail
 PROG = "tacotron-gate"
 
 
+# What each limit means, for --help; the defaults come from tacotron.gate.Thresholds.
+HELP = {
+    "max_failure_rate": "most utterances allowed to not stop (0..1)",
+    "max_mcd": "highest mean MCD-DTW (dB) allowed",
+    "min_alignment_score": "lowest mean free-running alignment score",
+    "max_regression": "relative worsening allowed against --baseline",
+    "min_sentence_identification": "lowest share of eval sentences recognizable from their audio",
+    "min_length_ratio": "lowest mean decoded/recorded length",
+    "max_length_ratio": "highest mean decoded/recorded length",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The gate's flags, shared by tacotron-gate and tacotron-evaluate."""
     parser.add_argument("--baseline", help="metrics.json of the currently promoted model to compare with")
-    parser.add_argument("--max_regression", type=float, default=gate.Thresholds.max_regression,
-                        help="relative worsening allowed against --baseline (default %(default)s)")
-    parser.add_argument("--max_failure_rate", type=float, help="most utterances allowed to not stop (0..1)")
-    parser.add_argument("--max_mcd", type=float, help="highest mean MCD-DTW (dB) allowed")
-    parser.add_argument("--min_alignment_score", type=float, help="lowest mean free-running alignment score")
-    defaults = gate.Thresholds()
-    parser.add_argument("--min_sentence_identification", type=float,
-                        help="lowest share of eval sentences recognizable from their audio, 0 = not checked "
-                             f"(default {defaults.min_sentence_identification})")
-    parser.add_argument("--min_length_ratio", type=float,
-                        help=f"lowest mean decoded/recorded length, 0 = off (default {defaults.min_length_ratio})")
-    parser.add_argument("--max_length_ratio", type=float,
-                        help=f"highest mean decoded/recorded length, 0 = off (default {defaults.max_length_ratio})")
+    for name, default in gate.Thresholds().flat().items():
+        off = "" if name == "max_regression" else "; 0 = not checked"
+        parser.add_argument(f"--{name}", type=float, help=f"{HELP[name]} (default {default:g}{off})")
 
 
 # Flags whose presence makes tacotron-evaluate apply the gate.
-GATE_FLAGS = ("baseline", "max_failure_rate", "max_mcd", "min_alignment_score", "min_sentence_identification",
-              "min_length_ratio", "max_length_ratio")
+GATE_FLAGS = ("baseline", *(name for name in gate.Thresholds().flat() if name != "max_regression"))
 
 
 def thresholds_from(args: argparse.Namespace) -> gate.Thresholds:
-    if args.max_regression < 0:
-        raise ValueError(f"--max_regression must be >= 0, got {args.max_regression}")
-    defaults = gate.Thresholds()
-
-    def given(value: float | None, default: float | None) -> float | None:
-        if value is None:
-            return default
-        return value or None  # 0 switches the check off
-
-    return gate.Thresholds(
-        args.max_failure_rate,
-        args.max_mcd,
-        args.min_alignment_score,
-        args.max_regression,
-        given(args.min_sentence_identification, defaults.min_sentence_identification),
-        given(args.min_length_ratio, defaults.min_length_ratio),
-        given(args.max_length_ratio, defaults.max_length_ratio),
-    )
+    """The flags given, over the defaults; ValueError for a negative one."""
+    return gate.Thresholds.from_flat(**{name: getattr(args, name) for name in gate.Thresholds().flat()
+                                        if getattr(args, name) is not None})
 
 
 def main(argv: list[str] | None = None) -> int:
