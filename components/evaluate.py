@@ -21,7 +21,9 @@ def evaluate(
     from tacotron import gate
     from tacotron.cli import evaluate as command
 
-    argv = ["--data", data.path, "--model_dir", model.path, "--output", evaluation.path, *gin_flags(gin_params),
+    # --verbose: the task's log is where a cluster keeps the frameworks' logs too.
+    argv = ["--verbose", "--data", data.path, "--model_dir", model.path, "--output", evaluation.path,
+            *gin_flags(gin_params),
             *(["--held_out", held_out] if held_out else [])]
     code = command.main(argv)
     if code != 0:

@@ -18,7 +18,8 @@ def export(
 
     # Its own process: the SavedModel needs Keras on the TensorFlow backend, and this one may already have imported
     # Keras on another (KERAS_BACKEND=jax in the task's environment) before the export could choose.
-    command = [sys.executable, "-m", "tacotron.cli.export", "--model_dir", model.path, "--output", saved_model.path]
+    command = [sys.executable, "-m", "tacotron.cli.export", "--verbose", "--model_dir", model.path, "--output",
+               saved_model.path]
     code = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": "tensorflow"}).returncode
     if code != 0:
         raise RuntimeError(f"tacotron-export exited with {code} (see the log above)")

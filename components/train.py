@@ -36,7 +36,8 @@ def train(
     from tacotron.cli import train as command
 
     model_dir = storage.join(checkpoint_root, run_key) if checkpoint_root else model.path + ".work"
-    argv = ["--data", data.path, "--model_dir", model_dir]
+    # --verbose: the task's log is where a cluster keeps the frameworks' logs too.
+    argv = ["--verbose", "--data", data.path, "--model_dir", model_dir]
     for name in filter(None, (g.strip() for g in gin_files.split(","))):
         argv += ["--gin_file", name]
     argv += gin_flags(gin_params)

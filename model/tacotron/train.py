@@ -124,7 +124,8 @@ def _train(data_dir: str, model_dir: str, configs: Configs, total_steps: int, in
     # Keras steps per micro-batch; the callbacks count updates.
     model.fit(training_stream(data, configs, start_step, distribution), epochs=1,
               steps_per_epoch=(total_steps - start_step) * k,
-              callbacks=[EveryUpdate(callbacks.all, k)] if k > 1 else callbacks.all, verbose=0)
+              callbacks=[EveryUpdate(callbacks.all, k)] if k > 1 else callbacks.all, verbose=0,
+              shuffle=False)  # training_stream shuffles already
     callbacks.raise_if_stopped(model_dir, cfg)
     return summary | {"final_step": callbacks.logger.step}
 

@@ -8,7 +8,7 @@ import json
 import sys
 
 from tacotron import storage
-from tacotron.cli import fail, gate
+from tacotron.cli import add_verbose, fail, framework_logs, gate
 
 PROG = "tacotron-evaluate"
 
@@ -23,12 +23,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "minimal pairs (data/make_sample_corpus.py --held_out_from writes one)")
     parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
     gate.add_arguments(parser)
+    add_verbose(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: evaluated (and the gate passed, when asked); 1: the gate failed or storage failed; 2: bad input."""
     args = parse_args(argv)
+    with framework_logs(PROG, args.verbose):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     from tacotron import dataset, evaluate
     from tacotron.model_dir import ModelError
 

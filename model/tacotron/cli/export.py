@@ -8,7 +8,7 @@ import os
 import sys
 
 from tacotron import storage
-from tacotron.cli import fail
+from tacotron.cli import add_verbose, fail, framework_logs
 
 PROG = "tacotron-export"
 
@@ -18,12 +18,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model_dir", required=True, help="a tacotron-train --model_dir (newest checkpoint is used)")
     parser.add_argument("--output", required=True, help="the SavedModel directory to write")
     parser.add_argument("--gin_param", action="append", default=[], help="e.g. 'SynthesisConfig.griffin_lim_iters=30'")
+    add_verbose(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: exported; 1: storage failed; 2: bad input."""
     args = parse_args(argv)
+    with framework_logs(PROG, args.verbose):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     # The SavedModel is a TensorFlow graph, so the model is rebuilt on Keras's TensorFlow backend; checkpoints are
     # backend-independent .weights.h5 files, so a model trained on JAX exports the same weights.
     os.environ["KERAS_BACKEND"] = "tensorflow"

@@ -8,7 +8,7 @@ import sys
 import warnings
 
 from tacotron import storage
-from tacotron.cli import fail
+from tacotron.cli import add_verbose, fail, framework_logs
 from tacotron.synthesize import SynthesisError
 
 PROG = "tacotron-synthesize"
@@ -59,12 +59,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="out.wav for --text; a folder for --text_file")
     parser.add_argument("--gin_param", action="append", default=[], help="synthesis settings, e.g. "
                         "'SynthesisConfig.griffin_lim_iters=30'")
+    add_verbose(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: every WAV written; 1: storage failed; 2: bad input (nothing written)."""
     args = parse_args(argv)
+    with framework_logs(PROG, args.verbose):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     # The frontend's warnings (a character it cannot read and drops) as one line each, like the errors.
     warnings.showwarning = lambda message, *_, **__: print(f"{PROG}: warning: {message}", file=sys.stderr)
     from tacotron.audio import AudioConfig

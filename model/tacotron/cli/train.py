@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from tacotron.cli import fail
+from tacotron.cli import add_verbose, fail, framework_logs
 
 PROG = "tacotron-train"
 
@@ -25,12 +25,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "architecture; its weights only, the step and optimizer start fresh, embedding rows are matched by character. "
         "Ignored when --model_dir has checkpoints of its own: a resumed run resumes its own progress",
     )
+    add_verbose(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: trained; 1: training or storage failed (a retry may succeed); 2: bad input; 143: preempted."""
     args = parse_args(argv)
+    with framework_logs(PROG, args.verbose):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     from tacotron.config import ConfigError, parse_gin
 
     try:
