@@ -34,6 +34,7 @@ def gate(
     if not baseline_metrics and serving_dir:
         folder = promoted(serving_dir)
         baseline_metrics = f"{folder.rstrip('/')}/{gating.METRICS_FILE}" if folder else ""
+    print(f"gate: baseline {baseline_metrics or 'none'}", flush=True)
     baseline = gating.read_metrics(baseline_metrics) if baseline_metrics else None
     reasons = gating.check(metrics, thresholds, baseline)
     os.makedirs(verdict.path, exist_ok=True)

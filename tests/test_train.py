@@ -72,7 +72,8 @@ def test_training_logs_checkpoints_and_summaries(trained):
     model_dir, result, framework_log = trained
     # The console shows the command's own lines; the frameworks' start-up logs and warnings went to their file.
     assert result.stderr == ""
-    assert all(line.startswith(("backend ", "step ", "attention aligned", "{")) for line in result.stdout.splitlines()), result.stdout
+    own = ("backend ", "step ", "attention aligned", "{")
+    assert all(line.startswith(own) for line in result.stdout.splitlines()), result.stdout
     assert "oneDNN" in framework_log.read_text()
     logged = [r for r in rows(model_dir) if "event" not in r]
     assert [r["step"] for r in logged] == [2, 4, 6, 8]

@@ -30,12 +30,12 @@ from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features, frontend  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
 
-features.REPORT_FILE_HTML = "report.html"
+REPORT_HTML = "report.html"
 # Aim for shards of roughly 100 MB (a 5 s clip is about 0.5 MB of float spectrograms).
 CLIPS_PER_SHARD = 200
 # Names this job owns in --output; only these are replaced on a rerun.
 OUTPUT_PATTERNS = (f"{features.TRAIN_PREFIX}-*", f"{features.EVAL_PREFIX}-*", "rejected-*", features.REPORT_FILE,
-                   features.REPORT_FILE_HTML, features.NORMALIZATION_FILE, features.FRONTEND_FILE, "transform_fn",
+                   REPORT_HTML, features.NORMALIZATION_FILE, features.FRONTEND_FILE, "transform_fn",
                    "transformed_metadata")
 
 
@@ -62,7 +62,7 @@ def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, setti
     }
     with FileSystems.create(FileSystems.join(folder, features.REPORT_FILE)) as f:
         f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    with FileSystems.create(FileSystems.join(folder, features.REPORT_FILE_HTML)) as f:
+    with FileSystems.create(FileSystems.join(folder, REPORT_HTML)) as f:
         f.write(data_report.render_html(report, kept, rejected))
 
 

@@ -57,7 +57,9 @@ def framework_logs(prog: str, verbose: bool) -> Iterator[None]:
     saved_stderr, saved_showwarning = sys.stderr, warnings.showwarning
     handler = logging.StreamHandler(log)
     os.dup2(log.fileno(), 2)
-    sys.stderr = console
+    # Only a sys.stderr that writes to descriptor 2 moves; one a caller replaced (a test's capture) stays.
+    if _writes_to_fd2(sys.stderr):
+        sys.stderr = console
     warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: log.write(
         warnings.formatwarning(message, category, filename, lineno, line))
     logging.root.addHandler(handler)
@@ -72,3 +74,10 @@ def framework_logs(prog: str, verbose: bool) -> Iterator[None]:
         console.close()
         os.close(console_fd)
         log.close()
+
+
+def _writes_to_fd2(stream) -> bool:
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
