@@ -114,7 +114,7 @@ def run_pass(synthesizers: list, batches: list) -> dict:
     model_s, vocoder_s, audio_s, finite = 0.0, [0.0] * len(synthesizers), 0.0, True
     for ids, lengths in batches:
         start = time.perf_counter()
-        frames = first.decode_frames(ids, lengths)
+        frames = first.infer_frames(ids, lengths)
         middle = time.perf_counter()
         out = first.postnet(frames)
         parts["decode_s"] += middle - start

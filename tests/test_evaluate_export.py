@@ -237,7 +237,7 @@ from tacotron.inference import Synthesizer, text_batch
 from tacotron.model_dir import load_model
 loaded = load_model(sys.argv[1])
 synthesizer = Synthesizer(loaded)
-out = synthesizer.decode(*text_batch(json.loads(sys.argv[2]), loaded.vocabulary, Frontend(loaded.config.frontend)))
+out = synthesizer.infer(*text_batch(json.loads(sys.argv[2]), loaded.vocabulary, Frontend(loaded.config.frontend)))
 np.savez(sys.argv[3], *synthesizer.vocode(out["linear"], out["n_frames"]))
 """
 

@@ -100,7 +100,7 @@ def ids_and_lengths():
 
 def decode(model: Tacotron, ids, lengths, synthesis: SynthesisConfig) -> dict:
     """The decoder compiled as the synthesizer runs it (one XLA program instead of hundreds of eager ops)."""
-    run = compiled(lambda i, n: model.decode(i, n, synthesis), model.variables)
+    run = compiled(lambda i, n: model.infer_frames(i, n, synthesis), model.variables)
     return {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in run(ids, lengths).items()}
 
 

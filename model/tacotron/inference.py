@@ -119,7 +119,7 @@ class Synthesizer:
         self.audio_config = audio_config
         self.frontend = frontend.Frontend(loaded.config.frontend)
         model = loaded.model
-        self._decode = compiled(lambda ids, lengths: model.decode(ids, lengths, s), model.variables)
+        self._infer_frames = compiled(lambda ids, lengths: model.infer_frames(ids, lengths, s), model.variables)
         self._postnet = compiled(model.postnet, model.variables)
         self._waveforms = compiled(
             lambda linear, n_frames: vocoder.waveforms(
@@ -129,18 +129,18 @@ class Synthesizer:
             [],
         )
 
-    def decode(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    def infer(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
         """Free-running model outputs as numpy, trimmed to the longest utterance (see Tacotron.infer)."""
-        return self.postnet(self.decode_frames(ids, lengths))
+        return self.postnet(self.infer_frames(ids, lengths))
 
-    def decode_frames(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    def infer_frames(self, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
         """The decoder's free-running mel frames, stop logits and alignments, trimmed to the longest utterance."""
         from keras import ops
 
         r = self.loaded.config.reduction_factor
         width = _round_up(ids.shape[1], self.TEXT_MULTIPLE)
         ids = np.pad(np.asarray(ids, np.int32), ((0, 0), (0, width - ids.shape[1])))
-        out = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self._decode(ids, lengths).items()}
+        out = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self._infer_frames(ids, lengths).items()}
         t_out = int(out["n_frames"].max())
         return out | {
             "mel": out["mel"][:, :t_out],
@@ -149,7 +149,7 @@ class Synthesizer:
         }
 
     def postnet(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """`decode_frames`'s output with the post-net's linear spectrogram added."""
+        """`infer_frames`'s output with the post-net's linear spectrogram added."""
         from keras import ops
 
         mel, t_out = out["mel"], out["mel"].shape[1]
@@ -182,7 +182,7 @@ class Synthesizer:
         waves, stopped = [], []
         for start in range(0, len(chunks), batch_size):
             ids, lengths = text_batch(chunks[start : start + batch_size], self.loaded.vocabulary, self.frontend)
-            out = self.decode(ids, lengths)
+            out = self.infer(ids, lengths)
             waves += self.vocode(out["linear"], out["n_frames"])
             stopped += [bool(s) for s in out["stopped"]]
         return waves, stopped

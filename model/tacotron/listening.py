@@ -19,7 +19,7 @@ def listen(synthesizer, x: dict, n: int) -> list[dict]:
     own spectrogram through the same Griffin-Lim)."""
     loaded = synthesizer.loaded
     r = loaded.config.reduction_factor
-    free = synthesizer.decode(x["text_ids"], x["text_length"])
+    free = synthesizer.infer(x["text_ids"], x["text_length"])
     predicted = synthesizer.vocode(free["linear"][:n], free["n_frames"][:n])
     recorded = synthesizer.vocode(x["linear"][:n], x["n_frames"][:n])
     steps = np.maximum(free["n_frames"] // r, 1)

@@ -77,11 +77,7 @@ class Tacotron(keras.Model):
         mel = ops.cast(inputs[features.MEL], "float32")  # [N, T_out, num_mels]
         n, t_out = ops.shape(mel)[0], ops.shape(mel)[1]
         text_mask = text_ids > 0  # [N, T_in]
-
-        # Encoder: embedding -> pre-net -> CBHG.
-        x = self.embedding(text_ids)  # [N, T_in, embedding_dim]
-        x = self.encoder_prenet(x, training=training)  # [N, T_in, 128]
-        memory = self.encoder_cbhg(x, text_mask, training=training)  # [N, T_in, 2 * encoder_channels]
+        memory = self.encode(text_ids, text_mask, training)  # [N, T_in, 2 * encoder_channels]
 
         # Decoder input: the go frame (zeros: the mean frame after normalization), then the last frame of each r.
         go = ops.zeros((n, 1, c.num_mels), dtype="float32")
@@ -91,10 +87,7 @@ class Tacotron(keras.Model):
         mel_out, stop_logits, alignments = self.decoder(memory, text_mask, input_frames, use_truth)
         # mel_out: [N, T_out, num_mels]; stop_logits: [N, T_dec]; alignments: [N, T_dec, T_in]
 
-        # Post-net: CBHG over the whole predicted mel sequence -> linear spectrogram.
-        frame_mask = losses.sequence_mask(inputs[features.N_FRAMES], t_out) > 0  # [N, T_out]
-        post = self.post_cbhg(ops.cast(mel_out, self.compute_dtype), frame_mask, training=training)  # [N, T_out, 256]
-        linear = ops.cast(self.linear_projection(post), "float32")  # [N, T_out, num_freq]
+        linear = self.postnet(mel_out, inputs[features.N_FRAMES], training)  # [N, T_out, num_freq]
         if training:
             self.step.assign_add(1)
         return {"mel": mel_out, "linear": linear, "stop_logits": stop_logits, "alignments": alignments}
@@ -106,7 +99,7 @@ class Tacotron(keras.Model):
         meaningless), stop_logits [N, T_dec], alignments [N, T_dec, T_in], n_frames [N] and stopped [N] (False: the
         utterance reached its step limit without the stop token firing, a failure).
         """
-        out = self.decode(text_ids, text_length, synthesis)
+        out = self.infer_frames(text_ids, text_length, synthesis)
         # Only as far as the longest utterance decoded: the post-net then runs on real frames.
         t_out = ops.max(out["n_frames"])
         t_dec = t_out // self.config.reduction_factor
@@ -114,7 +107,7 @@ class Tacotron(keras.Model):
                      "alignments": out["alignments"][:, :t_dec]}
         return out | {"linear": self.postnet(out["mel"], out["n_frames"])}
 
-    def decode(self, text_ids, text_length, synthesis: SynthesisConfig | None = None) -> dict:
+    def infer_frames(self, text_ids, text_length, synthesis: SynthesisConfig | None = None) -> dict:
         """Encoder and free-running decoder (the first part of `infer`), on fixed-size buffers: mel
         [N, max_steps * r, num_mels], stop_logits and alignments [N, max_steps, ...], n_frames [N], stopped [N]."""
         c = self.config
@@ -123,10 +116,7 @@ class Tacotron(keras.Model):
         text_ids = ops.convert_to_tensor(text_ids, "int32")  # [N, T_in]
         text_length = ops.cast(text_length, "int32")  # [N]
         text_mask = text_ids > 0  # [N, T_in]
-
-        x = self.embedding(text_ids)  # [N, T_in, embedding_dim]
-        x = self.encoder_prenet(x, training=False)  # [N, T_in, 128]
-        memory = self.encoder_cbhg(x, text_mask, training=False)  # [N, T_in, 2 * encoder_channels]
+        memory = self.encode(text_ids, text_mask, training=False)  # [N, T_in, 2 * encoder_channels]
 
         step_limits = ops.cast(
             ops.ceil((ops.cast(text_length, "float32") * synthesis.max_frames_per_char + synthesis.min_frames) / r),
@@ -150,10 +140,17 @@ class Tacotron(keras.Model):
             "stopped": stopped,  # [N]
         }
 
-    def postnet(self, mel, n_frames):
-        """Post-net CBHG over predicted mel frames [N, T, num_mels] -> normalized log linear [N, T, num_freq]."""
+    def encode(self, text_ids, text_mask, training=None):
+        """Encoder: embedding -> pre-net -> CBHG; ids [N, T_in] -> memory [N, T_in, 2 * encoder_channels]."""
+        x = self.embedding(text_ids)  # [N, T_in, embedding_dim]
+        x = self.encoder_prenet(x, training=training)  # [N, T_in, 128]
+        return self.encoder_cbhg(x, text_mask, training=training)  # [N, T_in, 2 * encoder_channels]
+
+    def postnet(self, mel, n_frames, training=None):
+        """Post-net: CBHG over the whole predicted mel sequence [N, T, num_mels] -> normalized log linear
+        [N, T, num_freq]."""
         frame_mask = losses.sequence_mask(n_frames, ops.shape(mel)[1]) > 0  # [N, T]
-        post = self.post_cbhg(ops.cast(mel, self.compute_dtype), frame_mask, training=False)  # [N, T, 256]
+        post = self.post_cbhg(ops.cast(mel, self.compute_dtype), frame_mask, training=training)  # [N, T, 256]
         return ops.cast(self.linear_projection(post), "float32")  # [N, T, num_freq]
 
     def dummy_inputs(self) -> dict:
