@@ -16,6 +16,7 @@ import numpy as np
 
 from tacotron import audio, storage, training_log, vocoder
 from tacotron.model_dir import CHECKPOINT_DIR, checkpoint_name, list_checkpoints, marker_of
+from tacotron.tensorboard import to_image
 
 
 class TrainingError(Exception):
@@ -396,56 +397,3 @@ class SampleWriter(keras.callbacks.Callback):
                                             self.linear_std, self.audio_config)
             wav = np.asarray(keras.ops.convert_to_numpy(wav[0]))[: int(keras.ops.convert_to_numpy(length[0]))]
             self.writer.audio(self.step, "griffin_lim", wav, self.audio_config.sample_rate)
-
-
-def to_image(matrix: np.ndarray) -> np.ndarray:
-    """[rows, cols] -> uint8 [rows, cols, 1], low rows at the bottom as plots show them."""
-    lo, hi = float(np.min(matrix)), float(np.max(matrix))
-    scaled = (matrix - lo) / (hi - lo + 1e-8)
-    return (255 * scaled[::-1, :, None]).astype(np.uint8)
-
-
-class TensorBoardWriter:
-    """Scalars, images and audio at the true global step (so resumed runs continue the same curves).
-
-    TensorFlow's summary writer cannot write to s3://: for a URL it writes into a local folder whose event files are
-    uploaded after every flush.
-    """
-
-    def __init__(self, log_dir: str):
-        import tensorflow as tf
-
-        self.tf = tf
-        self.log_dir = log_dir
-        self.local = tempfile.mkdtemp(prefix="tensorboard-") if storage.is_url(log_dir) else log_dir
-        try:
-            self.writer = tf.summary.create_file_writer(self.local)
-        except Exception as e:  # a TensorFlow OpError when the events file cannot be created (full, read-only)
-            raise storage.StorageError(f"{log_dir}: cannot write TensorBoard events ({storage.cause(e)})") from None
-
-    def scalars(self, step: int, values: dict[str, float]):
-        with self.writer.as_default(step=step):
-            for name, value in values.items():
-                self.tf.summary.scalar(name, value)
-        self._flush()
-
-    def image(self, step: int, name: str, image: np.ndarray):
-        with self.writer.as_default(step=step):
-            self.tf.summary.image(name, image[None])
-        self._flush()
-
-    def audio(self, step: int, name: str, wav: np.ndarray, sample_rate: int):
-        with self.writer.as_default(step=step):
-            self.tf.summary.audio(name, wav.astype(np.float32)[None, :, None], sample_rate)
-        self._flush()
-
-    def _flush(self):
-        try:
-            self.writer.flush()
-        except Exception as e:
-            raise storage.StorageError(
-                f"{self.log_dir}: cannot write TensorBoard events ({storage.cause(e)})"
-            ) from None
-        if self.local != self.log_dir:
-            for name in os.listdir(self.local):
-                storage.copy_file(os.path.join(self.local, name), storage.join(self.log_dir, name))

@@ -21,7 +21,6 @@ from tacotron.callbacks import (
     NonFiniteGuard,
     QualityEvaluator,
     SampleWriter,
-    TensorBoardWriter,
     TrainingError,
 )
 from tacotron.config import Configs, TrainConfig
@@ -29,6 +28,7 @@ from tacotron.distribute import Distribution, DistributionError, distribution_se
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
 from tacotron.model_dir import CONFIG_FILE, LoadedModel, list_checkpoints, restore_latest, write_model_assets
 from tacotron.optimizers import OPTIMIZERS, make_optimizer
+from tacotron.tensorboard import TensorBoardWriter
 
 if TYPE_CHECKING:
     # Imported where data is read (it is TensorFlow's tf.data): benchmarks/gpu_throughput.py builds the model with
