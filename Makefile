@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 DEMO_STEPS ?=
 
-.PHONY: install demo test lint benchmark
+.PHONY: install demo test test-fast lint benchmark
 install: $(STAMP)
 
 $(STAMP): requirements.txt model/pyproject.toml
@@ -25,6 +25,10 @@ lint: install
 
 test: lint
 	$(VENV)/bin/python -m pytest tests -q -n 2 --dist loadfile
+
+# Unit tests only (no Beam job, no training beyond a few in-process steps): a few minutes.
+test-fast: lint
+	$(VENV)/bin/python -m pytest tests -q -n 2 --dist loadfile -m "not slow"
 
 benchmark: install
 	$(VENV)/bin/python benchmarks/preprocess.py

@@ -14,6 +14,8 @@ import pytest
 from tests.test_train import SMALL, checkpoint_steps, env
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 @contextlib.contextmanager

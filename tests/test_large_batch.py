@@ -24,6 +24,8 @@ import pytest
 from tacotron import training_log
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
 # Every utterance is cropped to this many frames. With one length, each loss term's masked mean over a batch is the
 # mean of its means over any split of that batch (micro-batches, replicas): the splits can then be compared exactly.
 FRAMES = 64

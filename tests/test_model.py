@@ -236,6 +236,7 @@ def test_a_non_finite_step_is_not_applied():
     assert any(not np.array_equal(a, b) for a, b in zip(before, now, strict=True))
 
 
+@pytest.mark.slow  # 300 training steps on preprocessed data
 def test_tiny_model_overfits_four_utterances(sample_data):
     info = dataset.inspect_data(str(sample_data))
     buckets = dataset.make_buckets(info.n_frames["train"], info.text_lengths["train"], 1, 4)

@@ -19,6 +19,8 @@ from tests.conftest import TRAINING_CLIPS, first_clips, s3_server
 from tests.test_train import SMALL
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
 # Evaluation of an untrained model: short decoding, few Griffin-Lim iterations (as the pipeline fixture does).
 QUICK_SYNTHESIS = ["--gin_param", "SynthesisConfig.griffin_lim_iters = 4",
                    "--gin_param", "SynthesisConfig.max_frames_per_char = 3.0"]

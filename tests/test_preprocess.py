@@ -18,6 +18,8 @@ from tacotron.frontend import Frontend, symbols_to_ids
 from tests.corpus_factory import BAD_RECORDS, CHARS_PER_SECOND, GOOD_CLIPS, write_corpus
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
 CONFIG = audio.AudioConfig()
 # With these ids, a 0.5 share puts good03, good06 and good09 in eval: both splits are exercised.
 EVAL_FRACTION = "0.5"

@@ -33,6 +33,7 @@ def resynthesized_mel(log_linear: np.ndarray) -> np.ndarray:
     return audio.spectrograms(np.asarray(keras.ops.convert_to_numpy(wav))[0], CONFIG)[0]
 
 
+@pytest.mark.slow  # Griffin-Lim over 16 recordings
 def test_resynthesized_recordings_are_identified(recordings):
     recorded = [mel for mel, _ in recordings]
     result = metrics.sentence_identification([resynthesized_mel(linear) for _, linear in recordings], recorded)

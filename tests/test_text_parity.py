@@ -17,6 +17,9 @@ from tacotron.inference import prepare_text, text_batch
 from tests.conftest import REPO
 from tests.corpus_factory import speech_seconds, tone
 
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 # Currency, percentages, times, dates, ordinals, years, abbreviations, initials, numbers up to millions, Unicode
 # quotes and dashes, mixed case.
 TRICKY = [

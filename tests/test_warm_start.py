@@ -22,6 +22,9 @@ from tacotron.model_dir import write_model_assets
 from tacotron.optimizers import make_optimizer
 from tests.test_train import SMALL, checkpoint_steps, rows, train
 
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 SOURCE_STEP = 7
 
 
