@@ -33,6 +33,18 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
+# The modules with the longest runs, longest first. With one module per worker at a time (--dist loadfile), a heavy
+# module handed out last keeps one core busy while the other idles: these go to the workers first.
+LONGEST_FIRST = ("test_evaluate_export.py", "test_object_store.py", "test_large_batch.py", "test_train.py",
+                 "test_model.py", "test_faults.py", "test_preprocess.py", "test_warm_start.py", "test_text_parity.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: runs Beam jobs, trainings or pipelines; left out of `make test-fast`")
