@@ -192,7 +192,7 @@ def record(points_dir: pathlib.Path, work: pathlib.Path) -> None:
     from machine import describe as describe_machine
 
     from tacotron import train as training
-    from tacotron.callbacks import Checkpointer
+    from tacotron.callbacks import Checkpointer, StepCounter
     from tacotron.model_dir import CONFIG_FILE, write_model_assets
 
     runs = []
@@ -218,7 +218,7 @@ def record(points_dir: pathlib.Path, work: pathlib.Path) -> None:
             model = training.build_model(configs, vocab_size, schedule)
             for variable in model.weights:
                 variable.assign(weights[variable.path].astype(variable.dtype))
-            checkpointer = Checkpointer(str(model_dir), point["step"], 1, 1)
+            checkpointer = Checkpointer(str(model_dir), StepCounter(point["step"]), 1, 1)
             checkpointer.set_model(model)
             checkpointer.save()
             held_out = quality.held_out_set(work, 30, voice)

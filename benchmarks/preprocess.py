@@ -54,7 +54,7 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     import tensorflow as tf
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
-    from pipelines.preprocess.clip_checks import ClipChecks, rate_band
+    from pipelines.preprocess.clip_checks import WAV, ClipChecks, measure_clip, rate_band
     from tacotron import audio, features, frontend, text
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
@@ -63,16 +63,10 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
         clip_id, raw, normalized = line.split("|")
         transcript = text.normalize_text(normalized or raw)
         samples, rate = audio.decode(str(corpus / "wavs" / f"{clip_id}.flac"))
-        clipped = audio.clipped_fraction(samples)
-        wav = audio.to_mono(samples, rate, config)
-        if audio.speech_level_dbfs(wav, config) < checks.min_speech_dbfs or clipped > checks.max_clipped_fraction:
-            continue
-        wav = audio.trim_silence(wav, config)
-        seconds = len(wav) / config.sample_rate
-        chars_per_second = len(transcript) / seconds
-        if (transcript and seconds <= checks.max_seconds
-                and checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second):
-            measured.append((clip_id, transcript, *audio.spectrograms(wav, config), chars_per_second))
+        # The job's own clip checks: the same work on both sides.
+        clip = measure_clip(transcript, samples, rate, checks, config) if transcript else ("empty_transcript", "")
+        if isinstance(clip, dict):
+            measured.append((clip_id, transcript, *audio.spectrograms(clip[WAV], config), clip["chars_per_second"]))
     band = rate_band([clip[4] for clip in measured], checks.rate_outlier_k)
     kept = [clip[:4] for clip in measured if band["low"] <= clip[4] <= band["high"]]
     # Both frontends' symbols, as the job writes them.

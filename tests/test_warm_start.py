@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tacotron import dataset, text, warm_start
-from tacotron.callbacks import Checkpointer
+from tacotron.callbacks import Checkpointer, StepCounter
 from tacotron.cli.train import main
 from tacotron.config import TacotronConfig, parse_gin
 from tacotron.model import Tacotron
@@ -55,7 +55,7 @@ def source(sample_data, tmp_path_factory):
     rng = np.random.default_rng(0)
     model.optimizer.apply([rng.normal(size=v.shape).astype("float32") for v in model.trainable_variables])
     model_dir = tmp_path_factory.mktemp("source")
-    checkpointer = Checkpointer(str(model_dir), SOURCE_STEP, 1, 1)
+    checkpointer = Checkpointer(str(model_dir), StepCounter(SOURCE_STEP), 1, 1)
     checkpointer.set_model(model)
     os.makedirs(checkpointer.folder)
     weights = checkpointer.save()

@@ -23,6 +23,27 @@ class TrainingError(Exception):
     """Training cannot go on (repeated non-finite loss); the last good checkpoint is left as it was."""
 
 
+class _ReadsSteps:
+    """A callback that reads the run's StepCounter (`self.steps`)."""
+
+    @property
+    def step(self) -> int:
+        return self.steps.step
+
+
+class StepCounter(keras.callbacks.Callback):
+    """The global step (weight updates, a resumed run's earlier ones included), counted once for all the callbacks
+    of a run. It must come first in the callback list, so that the others read the step that has just ended."""
+
+    def __init__(self, start_step: int):
+        super().__init__()
+        self.start_step = start_step
+        self.step = start_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+
+
 # --- checkpoints ---------------------------------------------------------------------------------------------------
 
 
@@ -34,20 +55,24 @@ class Checkpointer(keras.callbacks.Callback):
     newest `keep` are kept. With a `lease`, nothing is saved once another trainer has taken the model_dir over.
     """
 
-    def __init__(self, model_dir: str, start_step: int, every: int, keep: int, extra_meta: dict | None = None,
+    def __init__(self, model_dir: str, steps: StepCounter, every: int, keep: int, extra_meta: dict | None = None,
                  lease=None):
         super().__init__()
         self.folder = storage.join(model_dir, CHECKPOINT_DIR)
         self.model_dir = model_dir
-        self.step = start_step
+        self.steps = steps
         self.every = every
         self.keep = max(keep, 1)
         self.extra_meta = extra_meta or {}
         self.lease = lease
         self.preempted = False
         self.bad_streak = 0  # set by NonFiniteGuard; no periodic save while steps are failing
-        self.last_saved = start_step
+        self.last_saved = steps.step
         self._previous_handler = None
+
+    @property
+    def step(self) -> int:
+        return self.steps.step
 
     def on_train_begin(self, logs=None):
         storage.makedirs(self.folder)
@@ -58,7 +83,6 @@ class Checkpointer(keras.callbacks.Callback):
         self.preempted = True
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
         if self.preempted:
             self.save()
             self.model.stop_training = True
@@ -176,7 +200,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self.streak = self.streak + 1 if bad else 0
         self.checkpointer.bad_streak = self.streak
         if self.streak >= self.max_bad_steps:
-            self.failed_at = self.checkpointer.step + 1
+            self.failed_at = self.checkpointer.step
             self.model.stop_training = True
 
     def metrics_were_reset(self):
@@ -186,7 +210,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
 # --- metrics log ---------------------------------------------------------------------------------------------------
 
 
-class MetricsLogger(keras.callbacks.Callback):
+class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
     """Every `every` steps: one console line, one training-log row, TensorBoard scalars; then resets the running means.
 
     Also records the first step at which the alignment score crosses `alignment_threshold` (time to alignment).
@@ -197,7 +221,7 @@ class MetricsLogger(keras.callbacks.Callback):
     def __init__(
         self,
         model_dir: str,
-        start_step: int,
+        steps: StepCounter,
         total_steps: int,
         every: int,
         global_batch: int,
@@ -207,8 +231,8 @@ class MetricsLogger(keras.callbacks.Callback):
     ):
         super().__init__()
         self.log = training_log.Writer(model_dir)
-        self.step = start_step
-        self.start_step = start_step
+        self.steps = steps
+        self.start_step = steps.start_step
         self.total_steps = total_steps
         self.every = every
         self.global_batch = global_batch
@@ -236,7 +260,6 @@ class MetricsLogger(keras.callbacks.Callback):
             self.interval_start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
         if self.step == self.start_step + 1:
             self.compile_seconds = time.time() - self.begin
             self.log.first_step(self.step, self.compile_seconds)
@@ -311,26 +334,25 @@ def _duration(seconds: float) -> str:
 # --- free-running quality during training ----------------------------------------------------------------------------
 
 
-class QualityEvaluator(keras.callbacks.Callback):
+class QualityEvaluator(_ReadsSteps, keras.callbacks.Callback):
     """Every `every` steps: free-running synthesis of a fixed eval batch, measured as tacotron-evaluate measures it
     (sentence identification, GV ratio, length ratio, failures), as a quality row in the training log.
 
     Loss and alignment cannot tell whether the model speaks; this shows when it starts to, at a few seconds a time.
     """
 
-    def __init__(self, synthesizer, batch: dict, count: int, logger: MetricsLogger, start_step: int, every: int):
+    def __init__(self, synthesizer, batch: dict, count: int, logger: MetricsLogger, steps: StepCounter, every: int):
         super().__init__()
         self.synthesizer = synthesizer
         self.batch = batch
         self.count = count
         self.logger = logger
-        self.step = start_step
+        self.steps = steps
         self.every = every
 
     def on_train_batch_end(self, batch, logs=None):
         from tacotron import listening
 
-        self.step += 1
         if self.step % self.every:
             return
         self.model  # noqa: B018  (on JAX, reading the property syncs the trained weights into the variables)
@@ -349,7 +371,7 @@ class QualityEvaluator(keras.callbacks.Callback):
 # --- alignment images and audio ------------------------------------------------------------------------------------
 
 
-class SampleWriter(keras.callbacks.Callback):
+class SampleWriter(_ReadsSteps, keras.callbacks.Callback):
     """Every `every` steps: alignment and spectrogram images of a fixed batch to TensorBoard; every `audio_every`
     steps also a Griffin-Lim waveform of the predicted linear spectrogram."""
 
@@ -357,7 +379,7 @@ class SampleWriter(keras.callbacks.Callback):
         self,
         batch: dict,
         writer,
-        start_step: int,
+        steps: StepCounter,
         every: int,
         audio_every: int,
         linear_mean: np.ndarray,
@@ -369,7 +391,7 @@ class SampleWriter(keras.callbacks.Callback):
         self.logger = logger
         self.batch = batch
         self.writer = writer
-        self.step = start_step
+        self.steps = steps
         self.every = every
         self.audio_every = audio_every
         self.linear_mean = linear_mean
@@ -377,7 +399,6 @@ class SampleWriter(keras.callbacks.Callback):
         self.audio_config = audio_config
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
         if self.step % self.every:
             return
         start = time.time()

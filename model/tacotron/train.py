@@ -21,6 +21,7 @@ from tacotron.callbacks import (
     NonFiniteGuard,
     QualityEvaluator,
     SampleWriter,
+    StepCounter,
     TrainingError,
 )
 from tacotron.config import Configs, TrainConfig
@@ -254,28 +255,29 @@ def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, 
     from tacotron import dataset
 
     cfg, audio_config = configs.train, configs.audio
-    checkpointer = Checkpointer(model_dir, start_step, cfg.checkpoint_every, cfg.keep_checkpoints,
+    steps = StepCounter(start_step)
+    checkpointer = Checkpointer(model_dir, steps, cfg.checkpoint_every, cfg.keep_checkpoints,
                                 {"data_seed": _data_seed(cfg, start_step)}, held_lease)
     guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
     log_dir = model_dir if distribution.is_chief else storage.join(model_dir, f"worker-{distribution.task_index}")
     storage.makedirs(log_dir)
     writer = TensorBoardWriter(storage.join(model_dir, "tensorboard")) if distribution.is_chief else None
-    logger = MetricsLogger(log_dir, start_step, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold,
+    logger = MetricsLogger(log_dir, steps, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold,
                            guard, writer)
-    callbacks = [guard, logger]
+    callbacks = [steps, guard, logger]
     if distribution.is_chief:
         info = data.info
         split = "eval" if len(info.n_frames["eval"]) else "train"
         sample = next(iter(dataset.make_dataset(info, split, 1, data.buckets, audio_config, shuffle_buffer=0)))
-        callbacks += [checkpointer, SampleWriter(sample, writer, start_step, cfg.image_every, cfg.audio_every,
+        callbacks += [checkpointer, SampleWriter(sample, writer, steps, cfg.image_every, cfg.audio_every,
                                                  info.linear_mean, info.linear_std, audio_config, logger)]
         if cfg.evaluate_every:
-            callbacks.append(quality_evaluator(model, data, configs, logger, start_step))
+            callbacks.append(quality_evaluator(model, data, configs, logger, steps))
     return TrainingCallbacks(callbacks, logger, guard, checkpointer)
 
 
 def quality_evaluator(model, data: TrainingData, configs: Configs, logger: MetricsLogger,
-                      start_step: int) -> QualityEvaluator:
+                      steps: StepCounter) -> QualityEvaluator:
     """The QualityEvaluator over the first `evaluate_utterances` eval utterances, as one padded batch."""
     from tacotron import dataset
     from tacotron.inference import Synthesizer
@@ -287,10 +289,10 @@ def quality_evaluator(model, data: TrainingData, configs: Configs, logger: Metri
     batch = next(iter(dataset.make_dataset(info, split, count, one_bucket, configs.audio, shuffle_buffer=0,
                                            repeat=False, drop_remainder=False)))
     batch = {k: batch[k].numpy() for k in dataset.MODEL_FEATURES}
-    loaded = LoadedModel(model, start_step, "", info.vocabulary, info.mel_mean, info.mel_std, info.linear_mean,
+    loaded = LoadedModel(model, steps.start_step, "", info.vocabulary, info.mel_mean, info.mel_std, info.linear_mean,
                          info.linear_std, configs)
     return QualityEvaluator(Synthesizer(loaded, configs.synthesis, configs.audio), batch, len(batch["n_frames"]),
-                            logger, start_step, cfg.evaluate_every)
+                            logger, steps, cfg.evaluate_every)
 
 
 def _print_setup(configs: Configs, data: TrainingData, distribution: Distribution, peak_lr: float) -> None:

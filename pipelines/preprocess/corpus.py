@@ -11,16 +11,12 @@ import numpy as np
 import threadpoolctl
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.preprocess.clip_checks import ClipChecks
+from pipelines.preprocess.clip_checks import WAV, ClipChecks, measure_clip
 from tacotron import audio, features, frontend, text
 
 METADATA = "metadata.csv"
 REJECTED = "rejected"
 AUDIO_EXTENSIONS = (".wav", ".flac")
-# A measured clip's trimmed 8 kHz samples, until its spectrograms replace them.
-WAV = "wav"
-# Fewer frames than this cannot be split into decoder steps meaningfully.
-MIN_FRAMES = 4
 
 
 def rejection(record_id: str, reason: str, detail: str, line: int | None = None) -> dict[str, Any]:
@@ -120,46 +116,21 @@ class MeasureClip(beam.DoFn):
         try:
             with FileSystems.open(path) as f:
                 samples, rate = audio.decode(f)
-            # On the file's own samples: resampling rounds off the flat tops that mark clipping.
-            clipped = audio.clipped_fraction(samples)
-            wav = audio.to_mono(samples, rate, config)
+            measured = measure_clip(transcript, samples, rate, checks, config)
         except audio.AudioError as e:
             return e.reason, f"{path}: {e.detail}"
-        if len(wav) < MIN_FRAMES * config.hop_length:
-            return "too_short", f"only {len(samples)} sample(s) at {rate} Hz, under {MIN_FRAMES} frames"
-        level = audio.speech_level_dbfs(wav, config)
-        if level < checks.min_speech_dbfs:
-            return "silent", (f"speech level {level:.1f} dBFS (95th percentile of frame RMS), under "
-                              f"--min_speech_dbfs {checks.min_speech_dbfs:g}")
-        if clipped > checks.max_clipped_fraction:
-            return "clipped", (f"{100 * clipped:.2f}% of samples in runs at full scale, over "
-                               f"--max_clipped_fraction {checks.max_clipped_fraction:g}")
-        wav = audio.trim_silence(wav, config)
-        seconds = len(wav) / config.sample_rate
-        if seconds > checks.max_seconds:
-            return "too_long", f"{seconds:.2f} s after trimming silence, over the limit of {checks.max_seconds} s"
-        if audio.num_frames(len(wav), config) < MIN_FRAMES:
-            return "too_short", f"{seconds:.3f} s after trimming silence, under {MIN_FRAMES} frames"
-        chars_per_second = len(transcript) / seconds
-        if not checks.min_chars_per_second <= chars_per_second <= checks.max_chars_per_second:
-            return "implausible_rate", (
-                f"{chars_per_second:.1f} characters/s ({len(transcript)} characters in {seconds:.2f} s of speech), "
-                f"outside --min_chars_per_second {checks.min_chars_per_second:g} .. --max_chars_per_second "
-                f"{checks.max_chars_per_second:g}")
+        if isinstance(measured, tuple):
+            return measured
+        # The samples (WAV), not yet the spectrograms: until the corpus's speaking-rate band is known, every kept
+        # clip waits between stages (crossing processes on a multi-worker runner), and [T] samples are 3.4x smaller
+        # than [T, 80 + 257] spectrogram frames.
         return {
             features.ID: row["id"],
             features.TEXT: transcript,
             features.CHARACTERS: symbols[frontend.CHARACTERS],
             features.PHONEMES: symbols[frontend.PHONEMES],
-            # The samples, not yet the spectrograms: until the corpus's speaking-rate band is known, every kept clip
-            # waits between stages (crossing processes on a multi-worker runner), and [T] samples are 3.4x smaller
-            # than [T, 80 + 257] spectrogram frames.
-            WAV: wav,
-            "seconds": seconds,
             "line": row["line"],
-            "chars_per_second": chars_per_second,
-            "speech_dbfs": level,
-            "clipped_fraction": clipped,
+            **measured,
         }
 
 
