@@ -215,7 +215,9 @@ class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
 
     Also records the first step at which the alignment score crosses `alignment_threshold` (time to alignment).
     Throughput and the ETA count training steps only: the in-training evaluation and the samples report their time
-    (`side_work`), which the ETA adds back as their average cost per step so far.
+    (`side_work`). The ETA is the latest interval's time per step (the first intervals also compile each new padded
+    shape, which later steps never pay again) plus the latest side work's cost spread over the steps since the one
+    before it (a step's share of the next evaluation).
     """
 
     def __init__(
@@ -243,13 +245,16 @@ class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
         self.aligned_at = aligned and int(aligned["step"])
         self.examples = 0
         self.side_seconds = 0.0  # this interval's evaluation and sample time
-        self.step_seconds = 0.0  # the run's training-step time after the first step
-        self.side_total = 0.0
+        self.side_per_step = 0.0
+        self.side_at = self.side_from = steps.start_step  # the steps of the latest side work and the one before
 
     def side_work(self, seconds: float) -> None:
         """Time spent in this step outside training (evaluation, samples): kept out of throughput and step time."""
         self.side_seconds += seconds
-        self.side_total += seconds
+        if self.step > self.side_at:
+            self.side_from, self.side_at, self.side_per_step = self.side_at, self.step, 0.0
+        # Samples and an evaluation at the same step add up.
+        self.side_per_step += seconds / max(self.side_at - self.side_from, 1)
 
     def on_train_begin(self, logs=None):
         self.begin = self.interval_start = time.time()
@@ -271,15 +276,12 @@ class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
             return
         now = time.time()
         seconds = max(now - self.interval_start - self.side_seconds, 1e-9)
-        self.step_seconds += seconds
         row = {"step": self.step}
         row.update({k: _finite_or_none(v) for k, v in logs.items()})
         model = self.model
         row["learning_rate"] = float(model.optimizer.learning_rate)
         row["examples_per_sec"] = round(self.examples / seconds, 2)
-        # Over the whole run so far, not the last interval: an ETA that holds still.
-        timed_steps = max(self.step - self.start_step - 1, 1)
-        per_step = (self.step_seconds + self.side_total) / timed_steps
+        per_step = seconds / max(self.examples / self.global_batch, 1) + self.side_per_step
         remaining = (self.total_steps - self.step) * per_step
         row["eta_s"] = round(remaining, 1)
         row["elapsed_s"] = round(now - self.begin, 1)
