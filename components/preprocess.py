@@ -23,7 +23,8 @@ def preprocess(
     from pipelines.preprocess import cli as job
     from tacotron import features
 
-    argv = ["--corpus", corpus, "--output", data.path, "--max_seconds", str(max_seconds),
+    # --verbose: the task's log is where a cluster keeps the frameworks' logs too.
+    argv = ["--verbose", "--corpus", corpus, "--output", data.path, "--max_seconds", str(max_seconds),
             "--eval_fraction", str(eval_fraction), *shlex.split(beam_options)]
     code = job.main(argv)
     if code != 0:

@@ -21,15 +21,19 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.preprocess.clip_checks import ClipChecks
 from pipelines.preprocess.corpus import METADATA
 from tacotron import storage
+from tacotron.cli import add_verbose, framework_logs
 
 
 class UsageError(Exception):
     """A bad command line or missing input: reported in one line, exit code 2."""
 
 
+PROG = "python -m pipelines.preprocess"
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.preprocess", description=__doc__.splitlines()[0],
+        prog=PROG, description=__doc__.splitlines()[0],
         epilog="Other flags are Beam pipeline options (--runner, --direct_num_workers, Dataflow/Flink flags).")
     parser.add_argument("--corpus", required=True, help="folder with metadata.csv and wavs/")
     parser.add_argument("--output", required=True, help="folder for TFRecords, TFT output and reports")
@@ -47,6 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
                         help="also reject rates this many robust standard deviations from the corpus median")
     parser.add_argument("--max_clipped_fraction", type=float, default=checks.max_clipped_fraction,
                         help="reject clips with more of their samples in runs at full scale (clipped)")
+    add_verbose(parser)
     args, beam_args = parser.parse_known_args(argv)
     if not args.max_seconds > 0:
         raise UsageError(f"--max_seconds must be positive, got {args.max_seconds}")
@@ -85,9 +90,8 @@ def read_metadata(corpus_dir: str) -> list[str]:
         return f.read().decode("utf-8", errors="replace").splitlines()
 
 
-def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Validate the command line, run the job; returns report.json's content."""
-    args, beam_args = parse_args(argv)
+def run(args: argparse.Namespace, beam_args: list[str]) -> dict[str, Any]:
+    """Run the job on a parsed command line; returns report.json's content."""
     options = beam_options(beam_args)
     # Beam's s3:// filesystem builds its client from the pipeline options (endpoint and keys default to the AWS_*
     # variables): the corpus is read here, before the job, too.
@@ -148,7 +152,9 @@ def storage_fault(error: BaseException) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        report = run(argv)
+        args, beam_args = parse_args(argv)
+        with framework_logs(PROG, args.verbose):
+            report = run(args, beam_args)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

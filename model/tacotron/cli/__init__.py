@@ -25,7 +25,8 @@ def framework_log(prog: str) -> str:
     """Where a command's framework logs go unless --verbose: $TACOTRON_LOG_DIR, or the temporary folder's
     tacotron-logs/, one file per command, appended to."""
     folder = os.environ.get("TACOTRON_LOG_DIR") or os.path.join(tempfile.gettempdir(), "tacotron-logs")
-    return os.path.join(folder, f"{prog}.log")
+    # "python -m pipelines.preprocess" logs to pipelines.preprocess.log.
+    return os.path.join(folder, f"{prog.split()[-1]}.log")
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:
