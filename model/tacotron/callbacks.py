@@ -47,7 +47,7 @@ class StepCounter(keras.callbacks.Callback):
 # --- checkpoints ---------------------------------------------------------------------------------------------------
 
 
-class Checkpointer(keras.callbacks.Callback):
+class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
     """Saves model + optimizer + step every `every` steps, when SIGTERM arrives (Kubernetes preemption) and at the end.
 
     The weights are written to a scratch file and published in one step (tacotron.storage), then the .json marker is
@@ -69,10 +69,6 @@ class Checkpointer(keras.callbacks.Callback):
         self.bad_streak = 0  # set by NonFiniteGuard; no periodic save while steps are failing
         self.last_saved = steps.step
         self._previous_handler = None
-
-    @property
-    def step(self) -> int:
-        return self.steps.step
 
     def on_train_begin(self, logs=None):
         storage.makedirs(self.folder)
@@ -361,8 +357,9 @@ class QualityEvaluator(_ReadsSteps, keras.callbacks.Callback):
         print(f"step {self.step}: evaluating {self.count} eval sentences free-running...", flush=True)
         start = time.time()
         free_running, identification = listening.summarize(listening.listen(self.synthesizer, self.batch, self.count))
-        self.logger.side_work(time.time() - start)
-        self.logger.log.quality(self.step, free_running, time.time() - start)
+        seconds = time.time() - start
+        self.logger.side_work(seconds)
+        self.logger.log.quality(self.step, free_running, seconds)
         if self.logger.writer is not None:
             self.logger.writer.scalars(self.step, {f"quality/{k}": v for k, v in free_running.items() if v is not None})
         heard = identification.get("correct", "n/a")

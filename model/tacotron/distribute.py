@@ -33,7 +33,8 @@ class Distribution:
 
 
 def micro_batch_size(batch_size: int, accumulation_steps: int) -> int:
-    """Examples per micro-batch: `batch_size` (per update) split into `accumulation_steps`; SetupError if it cannot."""
+    """Examples per micro-batch: `batch_size` (per update) split into `accumulation_steps`; DistributionError if it
+    cannot."""
     if accumulation_steps < 1:
         raise DistributionError(f"gin: TrainConfig.accumulation_steps must be at least 1, got {accumulation_steps}")
     if batch_size % accumulation_steps:
@@ -42,10 +43,8 @@ def micro_batch_size(batch_size: int, accumulation_steps: int) -> int:
 
 
 def distribution_setup(global_batch: int, accumulation_steps: int = 1) -> Distribution:
-    """The devices and workers this process trains on; SetupError if a micro-batch (the batch per update split into
-    `accumulation_steps`) cannot be split across the replicas."""
-    import keras
-
+    """The devices and workers this process trains on; DistributionError if a micro-batch (the batch per update split
+    into `accumulation_steps`) cannot be split across the replicas."""
     strategy, replicas, task_index = None, 1, 0
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -71,7 +70,7 @@ def distribution_setup(global_batch: int, accumulation_steps: int = 1) -> Distri
             # Keras applies the accumulated update inside a cond, where neither MirroredStrategy nor
             # MultiWorkerMirroredStrategy can synchronize the replicas (both fail in Cond.call).
             raise DistributionError("gradient accumulation does not work with several TensorFlow replicas (devices or "
-                             "workers): use KERAS_BACKEND=jax or TrainConfig.accumulation_steps = 1")
+                                    "workers): use KERAS_BACKEND=jax or TrainConfig.accumulation_steps = 1")
         replicas = strategy.num_replicas_in_sync
     elif keras.backend.backend() == "jax":
         import jax

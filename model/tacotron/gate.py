@@ -57,8 +57,9 @@ class Thresholds:
         for name, value in values.items():
             if value < 0:
                 raise ValueError(f"{name} must be >= 0 (0 = not checked), got {value}")
-        limits = {name: value or None for name, value in values.items() if name != "max_regression"}
-        return dataclasses.replace(cls(), **limits, **{k: v for k, v in values.items() if k == "max_regression"})
+        # max_regression is a plain number; every other setting is a limit, which 0 switches off.
+        return dataclasses.replace(cls(), **{name: value if name == "max_regression" else value or None
+                                             for name, value in values.items()})
 
 
 class Unavailable(ValueError):

@@ -45,9 +45,9 @@ def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
     names = set(storage.listdir(folder))
     found = []
     for name in names:
-        step = checkpoint_step(name[: -len(MARKER_SUFFIX)] + WEIGHTS_SUFFIX) if name.endswith(MARKER_SUFFIX) else None
-        if step is not None and checkpoint_name(step) in names:
-            found.append((step, storage.join(folder, checkpoint_name(step))))
+        step = checkpoint_step(name)
+        if step is not None and marker_of(name) in names:
+            found.append((step, storage.join(folder, name)))
     return sorted(found)
 
 

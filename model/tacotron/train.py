@@ -25,7 +25,7 @@ from tacotron.callbacks import (
     TrainingError,
 )
 from tacotron.config import Configs, TrainConfig
-from tacotron.distribute import Distribution, DistributionError, distribution_setup, micro_batch_size
+from tacotron.distribute import Distribution, distribution_setup, micro_batch_size
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
 from tacotron.model_dir import CONFIG_FILE, LoadedModel, list_checkpoints, restore_latest, write_model_assets
 from tacotron.optimizers import OPTIMIZERS, make_optimizer
@@ -64,10 +64,7 @@ def train(data_dir: str, model_dir: str, configs: Configs, steps: int | None = N
     cfg = configs.train
     total_steps = check_settings(cfg, steps)
     # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op runs.
-    try:
-        distribution = distribution_setup(cfg.batch_size, cfg.accumulation_steps)
-    except DistributionError as e:
-        raise SetupError(str(e)) from None
+    distribution = distribution_setup(cfg.batch_size, cfg.accumulation_steps)
     import keras
 
     # One seed for weight initialization and dropout, so that two runs with the same seed are the same run.
@@ -119,14 +116,12 @@ def _train(data_dir: str, model_dir: str, configs: Configs, total_steps: int, in
 
 
 def check_settings(cfg: TrainConfig, steps: int | None) -> int:
-    """The step to train until; SetupError for settings that cannot work, before anything is built."""
+    """The step to train until; SetupError (DistributionError for a batch that cannot be split) for settings that
+    cannot work, before anything is built."""
     total_steps = steps if steps is not None else cfg.steps
     if total_steps < 1:
         raise SetupError(f"--steps must be at least 1, got {total_steps}")
-    try:
-        micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
-    except DistributionError as e:
-        raise SetupError(str(e)) from None
+    micro_batch_size(cfg.batch_size, cfg.accumulation_steps)
     if not isinstance(cfg.mixed_precision, bool):
         # gin takes any value; a string such as "false" would otherwise switch bf16 on.
         raise SetupError(f"gin: TrainConfig.mixed_precision must be True or False, got {cfg.mixed_precision!r}")

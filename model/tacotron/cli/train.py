@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         return fail(PROG, e, 2)
     from tacotron.callbacks import TrainingError
+    from tacotron.distribute import DistributionError
     from tacotron.lease import LeaseHeld
     from tacotron.storage import StorageError
     from tacotron.train import Preempted, SetupError, train
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         summary = train(args.data, args.model_dir, configs, args.steps, args.init_from)
-    except (SetupError, WarmStartError, LeaseHeld) as e:
+    except (SetupError, DistributionError, WarmStartError, LeaseHeld) as e:
         return fail(PROG, e, 2)
     except (TrainingError, StorageError) as e:
         return fail(PROG, e, 1)
