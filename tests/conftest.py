@@ -33,17 +33,47 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
-# The modules with the longest runs, longest first. With one module per worker at a time (--dist loadfile), a heavy
-# module handed out last keeps one core busy while the other idles: these go to the workers first.
-LONGEST_FIRST = ("test_evaluate_export.py", "test_object_store.py", "test_large_batch.py", "test_train.py",
-                 "test_model.py", "test_faults.py", "test_preprocess.py", "test_warm_start.py", "test_text_parity.py")
+# The modules that read the one `run-local` run (the session's pipeline_run fixture): they go to one worker together,
+# so the pipeline runs once.
+SHARED_RUN = "pipeline_run"
+SHARED_RUN_MODULES = ("tests/pipelines/kubeflow/test_run_local.py", "tests/tacotron/cli/test_evaluate.py",
+                      "tests/tacotron/cli/test_gate.py", "tests/tacotron/cli/test_export.py",
+                      "tests/tacotron/cli/test_synthesize.py")
+# The work units with the longest runs, longest first: the shared run, then modules. A heavy unit handed out last
+# keeps one core busy while the other idles: these go to the workers first.
+LONGEST_FIRST = (SHARED_RUN, "tests/system/test_object_store.py", "tests/tacotron/test_distribute.py",
+                 "tests/system/test_faults.py", "tests/tacotron/test_train.py", "tests/tacotron/test_model.py",
+                 "tests/pipelines/preprocess/test_job.py", "tests/tacotron/test_warm_start.py",
+                 "tests/system/test_text_parity.py")
+
+
+def work_unit(nodeid: str) -> str:
+    """What one worker runs together: a module (its module-scoped fixtures run once), or the shared run's modules."""
+    module = nodeid.split("::", 1)[0]
+    return SHARED_RUN if module in SHARED_RUN_MODULES else module
 
 
 def pytest_collection_modifyitems(items):
     def rank(item) -> int:
-        return LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else len(LONGEST_FIRST)
+        unit = work_unit(item.nodeid)
+        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's per-module scheduling, with the work units above handed out in the order above (xdist would reorder
+    them by test count). xdist's own groups (--dist loadgroup) make every test of an ungrouped module a unit of its
+    own, which runs module fixtures (trainings, Beam jobs) again on each worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return WorkUnits(config, log)
 
 
 def pytest_configure(config):
@@ -216,3 +246,22 @@ def object_store(tmp_path_factory) -> dict:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def model_dir(pipeline_run) -> pathlib.Path:
+    """The pipeline's trained model (two steps: untrained, but every file a training run leaves)."""
+    return pipeline_run["model_dir"]
+
+
+@pytest.fixture(scope="session")
+def evaluation(pipeline_run) -> pathlib.Path:
+    """The pipeline's evaluate task output: tacotron-evaluate's folder."""
+    return pipeline_run["evaluation"]
+
+
+@pytest.fixture(scope="session")
+def exported(pipeline_run) -> pathlib.Path:
+    """The pipeline's export task output, pushed to serving_dir/<step> (default synthesis settings)."""
+    assert pipeline_run["exported"] is not None, "the pipeline's gate did not pass"
+    return pipeline_run["exported"]

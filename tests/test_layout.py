@@ -202,3 +202,38 @@ def test_the_owner_check_finds_a_stray_name():
     assert [line.split(": ", 1)[1] for line in stray_names(source, "benchmarks/probe.py")] == [
         "'run/metrics.jsonl' belongs to model/tacotron/training_log.py",
         "'event' belongs to model/tacotron/training_log.py"]
+
+
+# Test folders that mirror a code folder: tests/<folder>/test_<module>.py tests <folder>/<module>.py.
+MIRRORED = {"tests/tacotron": LIBRARY, "tests/pipelines": REPO / "pipelines", "tests/data": REPO / "data"}
+# Modules tested through their command rather than on their own; and the cross-cutting system tests.
+TESTED_AS_A_WHOLE = {"tests/pipelines/preprocess/test_job.py": "the Beam job, run as users run it",
+                     "tests/pipelines/kubeflow/test_run_local.py": "the whole pipeline through kfp.local",
+                     "tests/pipelines/kubeflow/test_remote.py": "cli.py's submit and schedule against a fake API",
+                     "tests/data/test_sample_corpus.py": "the bundled corpus, not a module"}
+
+
+def unmirrored_tests() -> list[str]:
+    stray = []
+    for folder, code in MIRRORED.items():
+        for test in sorted((REPO / folder).rglob("test_*.py")):
+            relative = test.relative_to(REPO).as_posix()
+            module = code / test.relative_to(REPO / folder).with_name(test.name.removeprefix("test_"))
+            if relative not in TESTED_AS_A_WHOLE and not module.exists():
+                stray.append(f"{relative}: no {module.relative_to(REPO)}")
+    return stray
+
+
+def test_test_modules_mirror_the_code():
+    assert not unmirrored_tests(), unmirrored_tests()
+    loose = sorted(p.name for p in (REPO / "tests").glob("test_*.py") if p.name != "test_layout.py")
+    assert not loose, f"tests/ holds only test_layout.py at its top; the rest mirror the code: {loose}"
+
+
+def test_the_work_units_named_in_conftest_exist_and_hold_every_reader_of_the_shared_run():
+    from tests.conftest import LONGEST_FIRST, SHARED_RUN, SHARED_RUN_MODULES
+
+    assert [u for u in (*LONGEST_FIRST, *SHARED_RUN_MODULES) if u != SHARED_RUN and not (REPO / u).exists()] == []
+    readers = {p.relative_to(REPO).as_posix() for p in (REPO / "tests").rglob("test_*.py")
+               if p.name != "test_layout.py" and "pipeline_run" in p.read_text()}
+    assert readers == set(SHARED_RUN_MODULES)

@@ -8,9 +8,9 @@ from keras import layers, ops
 
 from tacotron.attention import attention_context, make_attention
 from tacotron.config import TacotronConfig
+from tacotron.keras_private import SavesSeedState
 from tacotron.modules import (
     Prenet,
-    SavesSeed,
     dropout_masks,
     gru_sequence,
     gru_update,
@@ -19,7 +19,7 @@ from tacotron.modules import (
 )
 
 
-class AttentionDecoder(SavesSeed, layers.Layer):
+class AttentionDecoder(SavesSeedState, layers.Layer):
     """Tacotron decoder (section 3.3) run as one `keras.ops.scan` over decoder steps.
 
     Each step reads one input frame: the true previous frame (teacher forcing), or the model's own previous

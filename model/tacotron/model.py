@@ -10,10 +10,11 @@ from tacotron import alignment, features, losses
 from tacotron.config import LossConfig, SynthesisConfig, TacotronConfig
 from tacotron.decoder import AttentionDecoder
 from tacotron.distribute import replicas_in_sync
+from tacotron.keras_private import BuiltBeforeFit
 from tacotron.modules import CBHG, Prenet
 
 
-class Tacotron(keras.Model):
+class Tacotron(BuiltBeforeFit, keras.Model):
     """Inputs (a dict, as the input pipeline yields it):
     text_ids [N, T_in] int (0 = padding), text_length [N], mel [N, T_out, num_mels] (T_out a multiple of r;
     teacher frames and target), n_frames [N]. Outputs: mel, linear, stop_logits, alignments.
@@ -252,11 +253,3 @@ class Tacotron(keras.Model):
         if self.logs_as_vectors:
             results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
         return results
-
-    def _maybe_symbolic_build(self, *args, **kwargs):
-        # TensorFlow backend only. Under MultiWorkerMirroredStrategy, Keras reduces a dict batch with
-        # strategy.reduce, which fails (keras-team/keras#20329). The trainer builds the model and the optimizer
-        # before fit, so the symbolic build has nothing left to do.
-        if self.built and self.optimizer is not None and self.optimizer.built:
-            return
-        super()._maybe_symbolic_build(*args, **kwargs)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
-from tacotron.distribute import replicas_in_sync
+from tacotron.keras_private import ReplicaMoments, SavesSeedState
 
 
 def dropout_masks(shape: Sequence[int], rate: float, seed: keras.random.SeedGenerator) -> keras.KerasTensor:
@@ -38,26 +38,7 @@ def hashed_dropout_mask(step, n: int, units: int, rate: float, seed: int):
     return ops.cast(uniform >= rate, "float32") / (1.0 - rate)
 
 
-class SavesSeed:
-    """Mixin for a layer with a `seed` SeedGenerator: its state goes into checkpoints after the layer's own weights.
-
-    Keras saves weights but not SeedGenerator states, so a resumed run would draw a different dropout sequence
-    from the one the uninterrupted run draws. Checkpoints without the state (older ones) still load.
-    """
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        store[str(len(self._trainable_variables + self._non_trainable_variables))] = self.seed.state
-
-    def load_own_variables(self, store):
-        own = len(self._trainable_variables + self._non_trainable_variables)
-        if str(own) in store.keys():
-            self.seed.state.assign(store[str(own)])
-            store = {str(i): store[str(i)] for i in range(own)}
-        super().load_own_variables(store)
-
-
-class Prenet(SavesSeed, layers.Layer):
+class Prenet(SavesSeedState, layers.Layer):
     """Bottleneck of dense ReLU layers with dropout (Tacotron section 3.1)."""
 
     def __init__(self, units: Sequence[int], rate: float = 0.5, **kwargs):
@@ -103,26 +84,9 @@ class Highway(layers.Layer):
         return self.h(x) * gate + x * (1.0 - gate)
 
 
-class GlobalBatchNormalization(layers.BatchNormalization):
+class GlobalBatchNormalization(ReplicaMoments, layers.BatchNormalization):
     """Batch norm whose masked batch statistics span all replicas under tf.distribute, as they do under JAX's
-    DataParallel (one global computation): the same batch then trains the same model on any number of devices.
-
-    Keras' own `synchronized=True` is ignored when a mask is given, and it is TensorFlow-only; here the other
-    backends and single-replica runs use Keras' computation unchanged.
-    """
-
-    def _moments(self, inputs, mask):
-        context = replicas_in_sync()
-        if context is None or mask is None:
-            return super()._moments(inputs, mask)
-        import tensorflow as tf
-
-        weights = tf.cast(tf.broadcast_to(mask[..., None], tf.shape(inputs)), inputs.dtype)  # [..., C]
-        axes = self._reduction_axes
-        total, count = context.all_reduce("SUM", [tf.reduce_sum(inputs * weights, axes), tf.reduce_sum(weights, axes)])
-        mean = total / (count + keras.backend.epsilon())  # [C]
-        squares = context.all_reduce("SUM", tf.reduce_sum(tf.square(inputs - mean) * weights, axes))
-        return mean, squares / (count + keras.backend.epsilon())
+    DataParallel (one global computation): the same batch then trains the same model on any number of devices."""
 
 
 class MaskedConv1D(layers.Layer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from tacotron.distribute import replicas_in_sync
+from tacotron.keras_private import SumsGradientsOnce
 
 OPTIMIZERS = ("adam", "lamb")
 
@@ -44,24 +45,13 @@ def make_optimizer(
     return LossScaleOptimizer(inner, initial_scale=1.0, dynamic_growth_steps=10_000)
 
 
-class _SumsOnce:
-    """Skips Keras' sum of the replicas' gradients (TensorFlow backend) when LossScaleOptimizer already summed them."""
-
-    gradients_summed = False
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        if self.gradients_summed:
-            return list(grads_and_vars)
-        return super()._all_reduce_sum_gradients(grads_and_vars)
-
-
 @keras.saving.register_keras_serializable(package="tacotron")
-class Adam(_SumsOnce, keras.optimizers.Adam):
+class Adam(SumsGradientsOnce, keras.optimizers.Adam):
     pass
 
 
 @keras.saving.register_keras_serializable(package="tacotron")
-class Lamb(_SumsOnce, keras.optimizers.Lamb):
+class Lamb(SumsGradientsOnce, keras.optimizers.Lamb):
     pass
 
 

@@ -1,0 +1,87 @@
+"""pipelines.kubeflow.pipeline, compiled: tasks, wiring, GPU, retries, caching, volumes, the export condition."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+
+def kubeflow(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.kubeflow", *map(str, args)], cwd=REPO,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("ir") / "pipeline.yaml"
+    result = kubeflow("compile", "--output", path, "--image", "registry.example/tacotron:test")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return yaml.safe_load(path.read_text())
+
+
+def test_compiled_pipeline_wires_the_tasks_in_data_flow_order(compiled):
+    tasks = compiled["root"]["dag"]["tasks"]
+    assert set(tasks) == {"fingerprint-corpus", "preprocess", "train", "evaluate", "gate", "condition-1"}
+    preprocess_inputs = tasks["preprocess"]["inputs"]["parameters"]
+    assert preprocess_inputs["corpus_fingerprint"]["taskOutputParameter"]["producerTask"] == "fingerprint-corpus"
+    assert tasks["train"]["inputs"]["artifacts"]["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
+    evaluate_inputs = tasks["evaluate"]["inputs"]["artifacts"]
+    assert evaluate_inputs["model"]["taskOutputArtifact"]["producerTask"] == "train"
+    assert evaluate_inputs["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
+    assert tasks["gate"]["inputs"]["artifacts"]["evaluation"]["taskOutputArtifact"]["producerTask"] == "evaluate"
+    # Export runs only inside the gate's condition.
+    condition = tasks["condition-1"]
+    assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--gate-Output'] == true"
+    assert set(compiled["components"]["comp-condition-1"]["dag"]["tasks"]) == {"export"}
+    # The report is the pipeline's output.
+    assert compiled["root"]["dag"]["outputs"]["artifacts"]["Output"]["artifactSelectors"][0]["producerSubtask"] == (
+        "evaluate"
+    )
+
+
+def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
+    tasks = compiled["root"]["dag"]["tasks"]
+    executors = compiled["deploymentSpec"]["executors"]
+    train = executors["exec-train"]["container"]
+    accelerator = train["resources"]["accelerator"]
+    assert "accelerator_type" in accelerator["resourceType"] and "accelerator_count" in accelerator["resourceCount"]
+    assert "train_cpu" in train["resources"]["resourceCpuRequest"]
+    assert "train_memory" in train["resources"]["resourceMemoryRequest"]
+    retry = tasks["train"]["retryPolicy"]
+    assert retry["maxRetryCount"] == 3 and retry["backoffFactor"] == 2.0
+    # Fingerprint and training always run; preprocessing (keyed on corpus fingerprint + settings) is cached.
+    assert tasks["fingerprint-corpus"]["cachingOptions"] == {}
+    assert tasks["train"]["cachingOptions"] == {}
+    assert tasks["preprocess"]["cachingOptions"] == {"enableCache": True}
+    for executor in executors.values():
+        container = executor["container"]
+        assert container["image"] == "registry.example/tacotron:test"
+        # Nothing is pip-installed when a task starts: the code is in the image.
+        assert "pip install" not in " ".join(container.get("command", []) + container.get("args", []))
+    parameters = compiled["root"]["inputDefinitions"]["parameters"]
+    assert "corpus" in parameters and parameters["steps"]["parameterType"] == "NUMBER_INTEGER"
+    # The train task selects its Keras backend explicitly, from a parameter.
+    assert tasks["train"]["inputs"]["parameters"]["backend"] == {"componentInputParameter": "train_backend"}
+
+
+def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_kept(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    result = kubeflow("compile", "--output", path, "--pvc", "tacotron-models:/mnt/models")
+    assert result.returncode == 0, result.stderr[-3000:]
+    platform = yaml.safe_load_all(path.read_text())
+    executors = [doc for doc in platform if "platforms" in doc][0]["platforms"]["kubernetes"]["deploymentSpec"]
+    mounts = {name: spec["pvcMount"] for name, spec in executors["executors"].items()}
+    # Training writes checkpoints, the gate reads the promoted model's metrics, export pushes the model.
+    assert set(mounts) == {"exec-train", "exec-gate", "exec-export"}
+    for mount in mounts.values():
+        assert mount == [{"constant": "tacotron-models", "mountPath": "/mnt/models",
+                          "pvcNameParameter": {"runtimeValue": {"constant": "tacotron-models"}}}]
+    refused = kubeflow("compile", "--output", path, "--pvc", "Bad_Claim:relative")
+    assert refused.returncode == 2 and "--pvc 'Bad_Claim:relative'" in refused.stderr.strip().splitlines()[-1]

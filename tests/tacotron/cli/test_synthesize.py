@@ -1,0 +1,66 @@
+"""tacotron-synthesize as users run it, on the pipeline run's model and export (conftest's pipeline_run)."""
+
+from __future__ import annotations
+
+import pytest
+import soundfile as sf
+
+from tacotron import storage
+from tests.commands import QUICK, run
+from tests.conftest import REPO
+
+# Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
+
+def test_synthesize_from_saved_model_and_from_model_dir(exported, model_dir, tmp_path):
+    out_wav = tmp_path / "hello.wav"
+    result = run("tacotron.cli.synthesize", "--model", exported, "--text", "Hello, Dr. Smith! It's 5 o'clock.",
+                 "--output", out_wav)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wav, rate = sf.read(out_wav)
+    assert rate == 8000 and wav.ndim == 1 and len(wav) > 0
+    lines = tmp_path / "lines.txt"
+    lines.write_text("First line.\n\nSecond line, a little longer.\n")
+    folder = tmp_path / "many"
+    # A stop threshold above 1 never fires: each line decodes to its length limit, so the longer line is longer.
+    never_stop = ["--gin_param", "SynthesisConfig.stop_threshold = 1.01"]
+    result = run("tacotron.cli.synthesize", "--model", model_dir, "--text_file", lines, "--output", folder, *QUICK,
+                 *never_stop)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in folder.iterdir()) == ["0001.wav", "0002.wav"]
+    assert sf.info(folder / "0002.wav").duration > sf.info(folder / "0001.wav").duration * 1.5
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "is empty"), ("?!...", "nothing to say"), ("😀 🎉", "nothing to say"), ("中文", "nothing to say"),
+     ("x" * 100_001, "most accepted")],
+)
+def test_synthesize_refuses_unspeakable_text_without_writing(model_dir, tmp_path, text, message):
+    from tacotron.cli import synthesize
+
+    out_wav = tmp_path / "out.wav"
+    assert synthesize.main(["--model", str(model_dir), "--text", text, "--output", str(out_wav)]) == 2
+    assert not out_wav.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_text_file_with_an_unspeakable_line_writes_nothing(model_dir, tmp_path):
+    from tacotron.cli import synthesize
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("A fine sentence.\n!!!\n")
+    folder = tmp_path / "out"
+    assert synthesize.main(["--model", str(model_dir), "--text_file", str(lines), "--output", str(folder)]) == 2
+    assert not folder.exists()
+
+
+def test_synthesize_from_the_model_the_pipeline_pushed_to_the_store(pipeline_run, tmp_path):
+    """run-local pushed its SavedModel to serving_dir on the loopback S3 server; read there, spoken there."""
+    exported = pipeline_run["exported_url"]
+    assert exported.startswith("s3://") and storage.is_complete(exported)
+    wav = f"{pipeline_run['store']}/hello.wav"
+    result = run("tacotron.cli.synthesize", "--model", exported, "--text", "Hello there.", "--output", wav)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert storage.read_bytes(wav)[:4] == b"RIFF"
+    assert not (REPO / "s3:").exists()
