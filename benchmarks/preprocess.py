@@ -54,21 +54,22 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     import tensorflow as tf
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
-    from pipelines.preprocess.clip_checks import WAV, ClipChecks, measure_clip, rate_band
+    from pipelines.preprocess.clip_checks import WAV, ClipChecks, expected_rates, measure_clip, rate_band
     from tacotron import audio, features, frontend, text
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
     measured = []
     for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
-        clip_id, raw, normalized = line.split("|")
-        transcript = text.normalize_text(normalized or raw)
+        clip_id, raw, _ = line.split("|")
+        transcript = text.normalize_text(raw)
         samples, rate = audio.decode(str(corpus / "wavs" / f"{clip_id}.flac"))
         # The job's own clip checks: the same work on both sides.
         clip = measure_clip(transcript, samples, rate, checks, config) if transcript else ("empty_transcript", "")
         if isinstance(clip, dict):
             measured.append((clip_id, transcript, *audio.spectrograms(clip[WAV], config), clip["chars_per_second"]))
-    band = rate_band([clip[4] for clip in measured], checks.rate_outlier_k)
-    kept = [clip[:4] for clip in measured if band["low"] <= clip[4] <= band["high"]]
+    band = rate_band([(clip[4], len(clip[1])) for clip in measured], checks.rate_outlier_k)
+    kept = [clip[:4] for clip in measured
+            if (expected := expected_rates(band, len(clip[1]))) is None or expected[0] <= clip[4] <= expected[1]]
     # Both frontends' symbols, as the job writes them.
     readers = [frontend.Frontend(name) for name in frontend.FRONTENDS]
     symbols = {clip[0]: {r.name: r.symbols(clip[1]) for r in readers} for clip in kept}

@@ -1,4 +1,5 @@
-"""Corpus fingerprint component: a digest of metadata.csv and the audio file list, the preprocessing cache key."""
+"""Corpus fingerprint component: a digest of the corpus's files (names, sizes, its tables' bytes), the preprocessing
+cache key."""
 
 
 def fingerprint_corpus(corpus: str) -> str:

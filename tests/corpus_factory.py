@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import pathlib
 
+import librosa
 import numpy as np
 import soundfile as sf
 
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "data" / "sample_corpus"
 # (reason, id of the record that must be rejected with it)
 BAD_RECORDS = [
     ("unreadable_audio", "corrupt"),
@@ -35,16 +38,28 @@ MILDLY_CLIPPED = "good05"
 CHARS_PER_SECOND = 15.0
 
 
-def tone(seconds: float, rate: int, seed: int, channels: int = 1) -> np.ndarray:
-    """A speech-like harmonic signal with a moving pitch, padded with quiet noise to be trimmed."""
+@functools.lru_cache(maxsize=64)
+def _bundled(index: int) -> np.ndarray:
+    """The bundled corpus's clip `index` (cycling), 16 kHz mono, without its silent margins (joined clips then
+    speak on without a gap at the joins)."""
+    lines = (CORPUS / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    signal, _ = sf.read(CORPUS / "wavs" / f"{lines[index % len(lines)].split('|')[0]}.flac", dtype="float32")
+    return librosa.effects.trim(signal, top_db=40)[0]
+
+
+def speech(seconds: float, rate: int, seed: int, channels: int = 1) -> np.ndarray:
+    """`seconds` of recorded speech (the bundled corpus's clips from `seed` on, joined and cut), peaking at 0.5,
+    padded with 0.2 s of quiet noise to be trimmed, at `rate`."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 110 + 40 * seed % 90 + 30 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = 0.5 * (1 + np.sin(2 * np.pi * 3 * t))
+    parts, length, index = [], 0, seed
+    while length < seconds * 16000:
+        parts.append(_bundled(index))
+        length += len(parts[-1])
+        index += 1
+    voiced = np.concatenate(parts)[: int(seconds * 16000)]
+    voiced = librosa.resample(0.5 * voiced / np.abs(voiced).max(), orig_sr=16000, target_sr=rate)
     pad = int(0.2 * rate)
-    signal = np.concatenate([np.zeros(pad), 0.3 * voiced * envelope, np.zeros(pad)])
+    signal = np.concatenate([np.zeros(pad), voiced, np.zeros(pad)])
     signal += 1e-4 * rng.standard_normal(len(signal))
     if channels > 1:
         signal = np.stack([signal * (0.8 + 0.2 * c) for c in range(channels)], axis=1)
@@ -101,7 +116,7 @@ def write_corpus(root: pathlib.Path, with_bad: bool = True) -> pathlib.Path:
     for index, ((clip_id, rate, subtype, fmt, channels), text) in enumerate(zip(GOOD_CLIPS, TRANSCRIPTS,
                                                                                 strict=True)):
         ext = ".flac" if fmt == "FLAC" else ".wav"
-        signal = layout(tone(speech_seconds(text, index), rate, index), channels)
+        signal = layout(speech(speech_seconds(text, index), rate, index), channels)
         if clip_id == MILDLY_CLIPPED:
             for start in (rate // 2, rate, 3 * rate // 2):
                 signal[start:start + 4] = 1.0
@@ -113,7 +128,7 @@ def write_corpus(root: pathlib.Path, with_bad: bool = True) -> pathlib.Path:
         (wavs / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk" + bytes(range(200)))
         (wavs / "zerobytes.wav").write_bytes(b"")
         sf.write(wavs / "headeronly.wav", np.zeros(0, np.float32), 16000, subtype="PCM_16")
-        nans = tone(1.0, 16000, 1)
+        nans = speech(1.0, 16000, 1)
         nans[100:110] = np.nan
         nans[200] = np.inf
         sf.write(wavs / "nans.wav", nans, 16000, subtype="FLOAT")
@@ -123,18 +138,18 @@ def write_corpus(root: pathlib.Path, with_bad: bool = True) -> pathlib.Path:
         sf.write(wavs / "hiss.wav", 10 ** (-65 / 20) * rng.standard_normal(16000), 16000, subtype="PCM_16")
         muted = np.stack([np.zeros(16000), rng.integers(-1, 2, 16000) * lsb], axis=1)
         sf.write(wavs / "mutedchannel.wav", muted, 16000, subtype="PCM_16")
-        sf.write(wavs / "clipped.wav", np.clip(6 * tone(2.5, 16000, 5), -1, 1), 16000, subtype="PCM_16")
-        sf.write(wavs / "toofast.wav", tone(0.8, 16000, 6), 16000, subtype="PCM_16")
-        sf.write(wavs / "tooslow.wav", tone(4.5, 16000, 7), 16000, subtype="PCM_16")
-        # Twice the corpus's rate: inside the absolute limits, far outside this corpus's own band.
-        outlier_text = "Spoken twice as fast as every other clip here."
-        sf.write(wavs / "rateoutlier.wav", tone(speech_seconds(outlier_text, 0, 2 * CHARS_PER_SECOND), 16000, 8),
+        sf.write(wavs / "clipped.wav", np.clip(6 * speech(2.5, 16000, 5), -1, 1), 16000, subtype="PCM_16")
+        sf.write(wavs / "toofast.wav", speech(0.8, 16000, 6), 16000, subtype="PCM_16")
+        sf.write(wavs / "tooslow.wav", speech(4.5, 16000, 7), 16000, subtype="PCM_16")
+        # 1.7 times the corpus's rate: inside the absolute limits, far outside this corpus's own band.
+        outlier_text = "Spoken much faster than every other clip here."
+        sf.write(wavs / "rateoutlier.wav", speech(speech_seconds(outlier_text, 0, 1.7 * CHARS_PER_SECOND), 16000, 8),
                  16000, subtype="PCM_16")
         sf.write(wavs / "onesample.wav", np.full(1, 0.5), 16000, subtype="PCM_16")
-        sf.write(wavs / "blanktext.wav", tone(1.0, 16000, 2), 16000, subtype="PCM_16")
-        sf.write(wavs / "toolong.wav", tone(6.0, 16000, 3), 16000, subtype="PCM_16")
+        sf.write(wavs / "blanktext.wav", speech(1.0, 16000, 2), 16000, subtype="PCM_16")
+        sf.write(wavs / "toolong.wav", speech(6.0, 16000, 3), 16000, subtype="PCM_16")
         # A real file outside wavs/ that an escaping id would reach.
-        sf.write(root / "escape.wav", tone(1.0, 16000, 4), 16000, subtype="PCM_16")
+        sf.write(root / "escape.wav", speech(1.0, 16000, 4), 16000, subtype="PCM_16")
         twenty_words = ("One two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                         "sixteen seventeen eighteen nineteen twenty.")
         lines += [

@@ -170,6 +170,70 @@ def speech_level_dbfs(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> f
     return float(20.0 * np.log10(max(float(np.percentile(rms, 95)), 1e-10)))
 
 
+def frame_levels_db(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Each frame's RMS in dB relative to a full-scale amplitude: [frames]."""
+    padded = np.pad(wav, (0, max(0, config.win_length - len(wav))))
+    rms = librosa.feature.rms(y=padded, frame_length=config.win_length, hop_length=config.hop_length, center=False)[0]
+    return 20.0 * np.log10(np.maximum(rms, 1e-10))
+
+
+def speech_seconds(wav: np.ndarray, config: AudioConfig = AudioConfig(), within_db: float = 25.0) -> float:
+    """How long the clip speaks: the frames within `within_db` of its speech level (`speech_level_dbfs`).
+
+    Pauses between and around words drop out, so a one-word clip's rate is judged on the word, not on its silences.
+    """
+    levels = frame_levels_db(wav, config)
+    level = float(np.percentile(levels, 95))
+    return float(np.count_nonzero(levels >= level - within_db)) * config.hop_length / config.sample_rate
+
+
+def longest_sound_seconds(wav: np.ndarray, config: AudioConfig = AudioConfig(), within_db: float = 15.0) -> float:
+    """The longest run of frames within `within_db` of the loudest one: a syllable's nucleus in speech (0.16 s or
+    more in every bundled clip), a single frame's worth around each click."""
+    levels = frame_levels_db(wav, config)
+    loud = (levels >= levels.max() - within_db).astype(np.int8)
+    edges = np.diff(np.pad(loud, 1))
+    runs = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+    return float(runs.max(initial=0)) * config.hop_length / config.sample_rate
+
+
+def spectral_measures(wav: np.ndarray, config: AudioConfig = AudioConfig(), segment_frames: int = 4,
+                      range_db: float = 40.0, active_db: float = 30.0) -> dict[str, float]:
+    """How speech-like a clip's spectrum is: its change over time and its flatness, from one STFT of the
+    pre-emphasized clip in 50 ms frames every 25 ms (half the spectrogram's frames: these measures need no finer
+    time).
+
+    - `spectral_change_db`: speech moves from sound to sound, while steady noise keeps one spectral shape whatever
+      its level does. The mel power spectrum is averaged over segments of `segment_frames` frames (100 ms, half
+      overlapping); each segment's shape is its log spectrum less its own mean (loudness does not count), with
+      values more than `range_db` under its own peak raised to that floor (window leakage does not count either).
+      The measure is the 90th percentile, over the segments within `active_db` of the loudest, of the mean absolute
+      distance in dB from the median shape.
+    - `spectral_flatness`: the median, over frames within `active_db` of the loudest, of the spectral flatness
+      (geometric over arithmetic mean of the power spectrum). Hum, tones and beeps put their energy in a few pure
+      frequencies (flatness near 0); speech, even a vowel, spreads it over its harmonics and formants.
+    """
+    emphasized = scipy.signal.lfilter([1.0, -config.preemphasis], [1.0], wav).astype(np.float32)
+    spectrum = librosa.stft(emphasized, n_fft=config.n_fft, hop_length=config.win_length // 2,
+                            win_length=config.win_length, window="hann", center=True)
+    power_spectrum = np.maximum(np.abs(spectrum.T) ** 2, 1e-10)  # [T, num_freq]
+    energy = 10.0 * np.log10(power_spectrum.sum(axis=1))  # [T]
+    active_frames = energy >= energy.max() - active_db
+    # librosa.feature.spectral_flatness's definition, in NumPy: librosa's first call costs 1.8 s of lazy imports,
+    # in every worker process.
+    flatness = np.exp(np.log(power_spectrum).mean(axis=1)) / power_spectrum.mean(axis=1)  # [T]
+    power = (np.sqrt(power_spectrum) @ mel_basis(config).T) ** 2  # [T, num_mels]
+    if len(power) >= segment_frames:
+        cumulative = np.cumsum(np.pad(power, ((1, 0), (0, 0))), axis=0)
+        power = (cumulative[segment_frames:] - cumulative[:-segment_frames])[:: segment_frames // 2] / segment_frames
+    db = 10.0 * np.log10(np.maximum(power, 1e-20))  # [S, num_mels]
+    db = np.maximum(db, db.max(axis=1, keepdims=True) - range_db)
+    level = db.mean(axis=1)  # [S]
+    active = level >= level.max() - active_db
+    shape = db[active] - level[active, None]
+    return {"spectral_change_db": float(np.percentile(np.abs(shape - np.median(shape, axis=0)).mean(axis=1), 90)),
+            "spectral_flatness": float(np.median(flatness[active_frames]))}
+
 def clipped_fraction(samples: np.ndarray, min_run: int = 3, full_scale: float = 0.99) -> float:
     """Share of the samples (all channels) in runs of at least `min_run` consecutive samples at full scale.
 

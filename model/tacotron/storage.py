@@ -106,6 +106,32 @@ def listdir(path: str) -> list[str]:
         return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(inner, detail=False))
 
 
+def file_sizes(path: str) -> dict[str, int]:
+    """Every file under `path`, at any depth: its path relative to `path` ('/'-separated) -> its size in bytes, in
+    sorted order; {} when `path` does not exist."""
+    if not is_url(path):
+        found = {}
+        for folder, _, names in os.walk(path):
+            for name in names:
+                full = os.path.join(folder, name)
+                with _errors(full):
+                    found[os.path.relpath(full, path).replace(os.sep, "/")] = os.path.getsize(full)
+        return dict(sorted(found.items()))
+    fs, inner = _fs(path)
+    with _errors(path):
+        if not fs.exists(inner):
+            return {}
+        fs.invalidate_cache(inner)
+        root = inner.rstrip("/") + "/"
+        return dict(sorted((name[len(root):], int(info.get("size") or 0))
+                           for name, info in fs.find(inner, detail=True).items() if name.startswith(root)))
+
+
+def walk(path: str) -> list[str]:
+    """Every file under `path`, at any depth, as a path relative to it ('/'-separated), sorted."""
+    return list(file_sizes(path))
+
+
 def read_bytes(path: str) -> bytes:
     if not is_url(path):
         with _errors(path), open(path, "rb") as f:

@@ -36,6 +36,8 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
     @dsl.pipeline(name=PIPELINE_NAME, description="8 kHz Tacotron: preprocess, train, evaluate, gate, export.")
     def tacotron_pipeline(
         corpus: str,
+        corpus_format: str = "auto",
+        speaker: str = "",
         checkpoint_root: str = "",
         serving_dir: str = "",
         gin_files: str = "base_8khz",
@@ -66,8 +68,8 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
         # Preprocess: Beam + TFT on the chosen runner (DirectRunner locally, Dataflow or Flink on a cluster).
         preprocess = c.preprocess(
-            corpus=corpus, corpus_fingerprint=fingerprint.output, max_seconds=max_seconds,
-            eval_fraction=eval_fraction, beam_options=beam_options,
+            corpus=corpus, corpus_fingerprint=fingerprint.output, corpus_format=corpus_format, speaker=speaker,
+            max_seconds=max_seconds, eval_fraction=eval_fraction, beam_options=beam_options,
         ).set_display_name("preprocess")
         # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
         # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;

@@ -1,4 +1,7 @@
-"""`python -m pipelines.preprocess`: an LJSpeech-layout corpus -> normalized 8 kHz spectrogram TFRecords (Beam + TFT).
+"""`python -m pipelines.preprocess`: a speech corpus -> normalized 8 kHz spectrogram TFRecords (Beam + TFT).
+
+The corpus may be in LJSpeech, VCTK, LibriTTS, folder-of-clips or CSV/TSV (Common Voice) layout
+(pipelines.preprocess.layouts); --format chooses one when detection cannot.
 
 Every run writes into a staging folder under --output and only replaces the previous outputs once the whole job
 has succeeded, so a failed run never leaves a half-written or doubled set of shards behind.
@@ -18,8 +21,8 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.preprocess import layouts
 from pipelines.preprocess.clip_checks import ClipChecks
-from pipelines.preprocess.corpus import METADATA
 from tacotron import storage
 from tacotron.cli import add_verbose, framework_logs
 
@@ -35,7 +38,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__.splitlines()[0],
         epilog="Other flags are Beam pipeline options (--runner, --direct_num_workers, Dataflow/Flink flags).")
-    parser.add_argument("--corpus", required=True, help="folder with metadata.csv and wavs/")
+    parser.add_argument("--corpus", required=True,
+                        help="corpus folder, or a .csv/.tsv table of clips (Common Voice's validated.tsv)")
+    parser.add_argument("--format", default=layouts.AUTO, choices=(layouts.AUTO, *layouts.FORMATS),
+                        help="corpus layout (default: detected)")
+    parser.add_argument("--text", default=layouts.ORIGINAL, choices=(layouts.ORIGINAL, layouts.NORMALIZED),
+                        help="which transcript to read where the corpus has two (LJSpeech, LibriTTS, CSV): the "
+                             "original text (default; it goes through the same normalizer as text at synthesis) "
+                             "or the corpus's own normalized one")
+    parser.add_argument("--speaker", default=None,
+                        help="the one speaker to read from a corpus of several (VCTK, LibriTTS, Common Voice)")
     parser.add_argument("--output", required=True, help="folder for TFRecords, TFT output and reports")
     parser.add_argument("--eval_fraction", type=float, default=0.05, help="share of ids in the eval split")
     checks = ClipChecks()
@@ -51,6 +63,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
                         help="also reject rates this many robust standard deviations from the corpus median")
     parser.add_argument("--max_clipped_fraction", type=float, default=checks.max_clipped_fraction,
                         help="reject clips with more of their samples in runs at full scale (clipped)")
+    parser.add_argument("--min_sound_seconds", type=float, default=checks.min_sound_seconds,
+                        help="reject clips whose longest sound is shorter: clicks or pops, no syllable (clicks)")
+    parser.add_argument("--min_spectral_flatness", type=float, default=checks.min_spectral_flatness,
+                        help="reject clips whose spectrum is flatter than this nowhere: hum, tones, beeps (tonal)")
+    parser.add_argument("--min_spectral_change_db", type=float, default=checks.min_spectral_change_db,
+                        help="reject clips whose spectral shape changes less: steady noise (steady_signal)")
     add_verbose(parser)
     args, beam_args = parser.parse_known_args(argv)
     if not args.max_seconds > 0:
@@ -60,6 +78,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
                          f"{args.max_chars_per_second:g}: need 0 <= min < max")
     if not args.rate_outlier_k > 0:
         raise UsageError(f"--rate_outlier_k must be positive, got {args.rate_outlier_k:g}")
+    for flag in ("min_sound_seconds", "min_spectral_flatness", "min_spectral_change_db"):
+        if getattr(args, flag) < 0:
+            raise UsageError(f"--{flag} must be >= 0 (0 switches the check off), got {getattr(args, flag):g}")
     if not 0 <= args.max_clipped_fraction <= 1:
         raise UsageError(f"--max_clipped_fraction must be in [0, 1], got {args.max_clipped_fraction:g}")
     if not 0.0 <= args.eval_fraction < 1.0:
@@ -78,16 +99,12 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def read_metadata(corpus_dir: str) -> list[str]:
-    """All lines of metadata.csv; undecodable bytes become U+FFFD so the line is rejected, not lost."""
-    # An object store has no folders, only keys under a prefix: there, only metadata.csv can be looked for.
-    if not storage.is_url(corpus_dir) and not os.path.isdir(corpus_dir):
-        raise UsageError(f"corpus folder not found: {corpus_dir}")
-    path = FileSystems.join(corpus_dir, METADATA)
-    if not FileSystems.exists(path):
-        raise UsageError(f"no {METADATA} in corpus folder {corpus_dir}")
-    with FileSystems.open(path) as f:
-        return f.read().decode("utf-8", errors="replace").splitlines()
+def list_corpus(args: argparse.Namespace) -> layouts.Listing:
+    """The corpus's rows in its layout; a layout that cannot be read is a UsageError."""
+    try:
+        return layouts.list_corpus(args.corpus, args.format, args.text, args.speaker)
+    except layouts.LayoutError as e:
+        raise UsageError(str(e)) from None
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict[str, Any]:
@@ -100,16 +117,16 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict[str, Any]:
         storage.check_writable(args.output)
     except storage.StorageError as e:
         raise UsageError(str(e)) from None
-    lines = read_metadata(args.corpus)
+    listing = list_corpus(args)
     # TensorFlow is imported only once the command line is known to be good: a typo fails in a second.
     from pipelines.preprocess import graph
 
     if not args.output.startswith("s3://"):
-        return graph.run(args, options, lines)
+        return graph.run(args, options, listing)
     # TFT writes its transform graph through TensorFlow's filesystems, which have gs:// but no s3://: the job writes
     # into a local folder, published to the store when it has succeeded.
     with tempfile.TemporaryDirectory(prefix="preprocess-") as local:
-        report = graph.run(argparse.Namespace(**{**vars(args), "output": local}), options, lines)
+        report = graph.run(argparse.Namespace(**{**vars(args), "output": local}), options, listing)
         publish_outputs(local, args.output, graph.OUTPUT_PATTERNS)
     return report
 
@@ -167,7 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {fault} (the previous output is kept)", file=sys.stderr)
         return 1
-    written = report["written"]
+    written, layout = report["written"], report["layout"]
+    speaker = f", speaker {layout['speaker']}" if layout["speaker"] else ""
+    not_read = "".join(f"; not read: {count} {what}" for what, count in layout["not_read"].items() if count)
+    print(f"read a {layout['format']} corpus ({report['input_records']} records{speaker}){not_read}")
     reasons = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
     print(f"wrote {written['train']} train and {written['eval']} eval clips "
           f"({report['hours_kept'] * 60:.1f} min of audio); rejected {report['rejected_total']} ({reasons})")

@@ -1,4 +1,5 @@
-"""Beam steps that turn LJSpeech-layout metadata lines into raw features, with a dead-letter output for rejects."""
+"""Beam steps that turn a corpus's rows (pipelines.preprocess.layouts) into raw features, with a dead-letter output
+for rejects."""
 
 from __future__ import annotations
 
@@ -11,55 +12,11 @@ import numpy as np
 import threadpoolctl
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.preprocess.clip_checks import WAV, ClipChecks, measure_clip
+from pipelines.preprocess.clip_checks import WAV, ClipChecks, expected_rates, measure_clip
+from pipelines.preprocess.layouts import decode_text, rejection, undecodable
 from tacotron import audio, features, frontend, text
 
-METADATA = "metadata.csv"
 REJECTED = "rejected"
-AUDIO_EXTENSIONS = (".wav", ".flac")
-
-
-def rejection(record_id: str, reason: str, detail: str, line: int | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": record_id, "reason": reason, "detail": detail}
-    if line is not None:
-        record["line"] = line
-    return record
-
-
-def unsafe_id_problem(record_id: str) -> str | None:
-    """Why an id cannot name a file inside the corpus folder, or None when it can."""
-    if record_id in (".", ".."):
-        return "the id is a relative directory"
-    if "/" in record_id or "\\" in record_id:
-        return "the id contains a path separator and could escape the corpus folder"
-    if ":" in record_id:
-        return "the id contains ':' (a drive or URL scheme)"
-    if any(ord(c) < 32 for c in record_id):
-        return "the id contains control characters"
-    return None
-
-
-class ParseLine(beam.DoFn):
-    """(line number, raw line) -> (id, {line, id, transcript}); malformed lines go to REJECTED."""
-
-    def process(self, numbered: tuple[int, str]) -> Iterator[Any]:
-        number, line = numbered
-        line = line.lstrip("\ufeff").rstrip("\r\n")
-        if not line.strip():
-            return
-        fields = line.split("|")
-        record_id = fields[0].strip()
-        if len(fields) not in (2, 3) or not record_id:
-            detail = f"expected 'id|text|normalized_text', got {len(fields)} field(s): {line[:120]!r}"
-            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, "malformed_line", detail, number))
-            return
-        problem = unsafe_id_problem(record_id)
-        if problem:
-            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, "unsafe_id", problem, number))
-            return
-        # LJSpeech's third column already has numbers spelled out; fall back to the raw text when it is empty.
-        transcript = fields[2] if len(fields) == 3 and fields[2].strip() else fields[1]
-        yield record_id, {"line": number, "id": record_id, "transcript": transcript}
 
 
 class KeepFirstOfId(beam.DoFn):
@@ -78,49 +35,65 @@ class MeasureClip(beam.DoFn):
     """Row -> the trimmed 8 kHz clip and its measures (duration, speaking rate, speech level, clipped share), or a
     rejection by the `ClipChecks` that need only the clip itself."""
 
-    def __init__(self, corpus: str, checks: ClipChecks, config: audio.AudioConfig):
-        self._wavs = FileSystems.join(corpus, "wavs")
+    def __init__(self, checks: ClipChecks, config: audio.AudioConfig):
         self._checks = checks
         self._config = config
 
-    def _find_audio(self, record_id: str) -> str | None:
-        for ext in AUDIO_EXTENSIONS:
-            path = FileSystems.join(self._wavs, record_id + ext)
-            if FileSystems.exists(path):
-                return path
-        return None
+    @staticmethod
+    def _find_audio(candidates: list[str]) -> str | None:
+        return next((path for path in candidates if FileSystems.exists(path)), None)
+
+    @staticmethod
+    def _transcript(row: dict[str, Any]) -> str | tuple[str, str]:
+        """The row's transcript, read from its file for the layouts that keep one per clip."""
+        if "transcript_file" not in row:
+            return row["transcript"]
+        with FileSystems.open(row["transcript_file"]) as f:
+            data = f.read()
+        decoded = decode_text(data)
+        if decoded is None:
+            return "undecodable_text", f"{row['transcript_file']}: {undecodable(data)}"
+        # A .lab or .txt beside a clip may wrap its one sentence over lines.
+        return " ".join(decoded.split())
 
     def process(self, row: dict[str, Any]) -> Iterator[Any]:
         record_id, line = row["id"], row["line"]
         outcome = self._measure(row)
         if isinstance(outcome, tuple):
-            reason, detail = outcome
+            reason, detail, *extra = outcome
             beam.metrics.Metrics.counter("preprocess", f"rejected_{reason}").inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, rejection(record_id, reason, detail, line))
+            record = {**rejection(record_id, reason, detail, line), **(extra[0] if extra else {})}
+            yield beam.pvalue.TaggedOutput(REJECTED, record)
             return
         beam.metrics.Metrics.counter("preprocess", "kept").inc()
         yield outcome
 
     def _measure(self, row: dict[str, Any]) -> dict[str, Any] | tuple[str, str]:
         config, checks = self._config, self._checks
-        transcript = text.normalize_text(row["transcript"])
+        original = self._transcript(row)
+        if isinstance(original, tuple):
+            return original
+        transcript = text.normalize_text(original)
         if not transcript:
-            return "empty_transcript", f"nothing to speak after normalization of {row['transcript'][:120]!r}"
+            return "empty_transcript", f"nothing to speak after normalization of {original[:120]!r}"
         # Both frontends' symbols: the records serve a model of either kind (tacotron.features).
         symbols = {name: frontend.Frontend(name).symbol_string(transcript) for name in frontend.FRONTENDS}
         if not symbols[frontend.PHONEMES]:
             return "empty_phonemes", f"espeak-ng gives no phonemes for {transcript[:120]!r}"
-        path = self._find_audio(row["id"])
+        path = self._find_audio(row["audio"])
         if path is None:
-            return "missing_audio", f"no {' or '.join(row['id'] + e for e in AUDIO_EXTENSIONS)} in {self._wavs}"
+            where = ", ".join(row["audio"][:3]) + (" ..." if len(row["audio"]) > 3 else "")
+            return "missing_audio", f"no audio file for {row.get('source', row['id'])}" + (
+                f" (looked for {where})" if where else "")
         try:
             with FileSystems.open(path) as f:
                 samples, rate = audio.decode(f)
             measured = measure_clip(transcript, samples, rate, checks, config)
         except audio.AudioError as e:
-            return e.reason, f"{path}: {e.detail}"
+            return e.reason, f"{path}: {e.detail}", {"audio": path}
         if isinstance(measured, tuple):
-            return measured
+            reason, detail, *extra = measured
+            return reason, detail, {**(extra or [{}])[0], "audio": path}
         # The samples (WAV), not yet the spectrograms: until the corpus's speaking-rate band is known, every kept
         # clip waits between stages (crossing processes on a multi-worker runner), and [T] samples are 3.4x smaller
         # than [T, 80 + 257] spectrogram frames.
@@ -130,6 +103,7 @@ class MeasureClip(beam.DoFn):
             features.CHARACTERS: symbols[frontend.CHARACTERS],
             features.PHONEMES: symbols[frontend.PHONEMES],
             "line": row["line"],
+            "audio": path,
             **measured,
         }
 
@@ -154,17 +128,20 @@ class ComputeSpectrograms(beam.DoFn):
 
 
 class RejectRateOutliers(beam.DoFn):
-    """Clips whose speaking rate lies outside the corpus's band (`clip_checks.rate_band`, a side input) go to
-    REJECTED."""
+    """Clips whose speaking rate lies outside the corpus's band for their text length (`clip_checks.rate_band`, a
+    side input) go to REJECTED, with the rates expected and measured."""
 
     def process(self, clip: dict[str, Any], band: dict[str, Any]) -> Iterator[Any]:
-        rate = clip["chars_per_second"]
-        if band["median"] is not None and not band["low"] <= rate <= band["high"]:
-            detail = (f"{rate:.1f} characters/s, outside the corpus's {band['low']:.1f} .. {band['high']:.1f} "
-                      f"(median {band['median']:.1f} +- {band['k']:g} x robust std {band['spread']:.2f})")
+        rate, characters = clip["chars_per_second"], len(clip[features.TEXT])
+        expected = expected_rates(band, characters)
+        if expected is not None and not expected[0] <= rate <= expected[1]:
+            detail = (f"{rate:.1f} characters/s, outside the {expected[0]:.1f} .. {expected[1]:.1f} expected in this "
+                      f"corpus for {characters} characters (median {band['median']:.1f} +- {band['k']:g} x robust "
+                      f"std {band['spread']:.2f}, widened for texts under {band['median_characters']:.0f} characters)")
             beam.metrics.Metrics.counter("preprocess", "rejected_implausible_rate").inc()
             record = rejection(clip[features.ID], "implausible_rate", detail, clip["line"])
-            yield beam.pvalue.TaggedOutput(REJECTED, record)
+            yield beam.pvalue.TaggedOutput(REJECTED, {**record, "measured_rate": round(rate, 2),
+                                                      "expected_rate": [round(expected[0], 2), round(expected[1], 2)]})
             return
         yield clip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 from typing import Any
 
 import matplotlib
@@ -12,6 +13,7 @@ matplotlib.use("Agg")  # files only: no display, and no GUI toolkit imported on 
 
 from matplotlib import pyplot as plt  # noqa: E402
 
+from tacotron import audio, storage  # noqa: E402
 from tacotron.report import data_uri, figure_png  # noqa: E402
 
 # Each measured quantity of a kept clip: (key, label, unit).
@@ -19,8 +21,10 @@ MEASURES = (
     ("seconds", "duration after trimming", "s"),
     ("chars_per_second", "speaking rate", "characters/s"),
     ("speech_dbfs", "speech level", "dBFS"),
+    ("spectral_change_db", "spectral change", "dB"),
 )
 EXTREMES = 10  # kept clips listed per measure: the furthest from its median
+PLAYED = 3  # of those, and of each rejection reason's records, this many can be played in the page
 MAX_REJECTED_ROWS = 1000
 
 STYLE = """
@@ -40,6 +44,7 @@ def histograms(kept: list[dict[str, Any]], report: dict[str, Any]) -> bytes:
         "chars_per_second": [settings.get("min_chars_per_second"), settings.get("max_chars_per_second"),
                              band.get("low"), band.get("high")],
         "speech_dbfs": [settings.get("min_speech_dbfs")],
+        "spectral_change_db": [settings.get("min_spectral_change_db")],
     }
     figure, axes = plt.subplots(1, len(MEASURES), figsize=(15, 3.6))
     for axis, (key, label, unit) in zip(axes, MEASURES, strict=True):
@@ -55,7 +60,26 @@ def histograms(kept: list[dict[str, Any]], report: dict[str, Any]) -> bytes:
     return figure_png(figure)
 
 
+class Player(str):
+    """A table cell that plays a clip."""
+
+
+def player(path: str | None) -> Player | str:
+    """An audio element holding the clip at `path` as the model hears it (8 kHz mono), or '' when it cannot be
+    read (the report never fails for the sake of a player)."""
+    if not path:
+        return ""
+    try:
+        wav = audio.read_audio(io.BytesIO(storage.read_bytes(path)))
+    except (storage.StorageError, audio.AudioError):
+        return ""
+    return Player(f"<audio controls preload='none' src='{data_uri(audio.wav_bytes(wav, 8000), 'audio/wav')}'>"
+                  "</audio>")
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, Player):
+        return f"<td>{value}</td>"
     if isinstance(value, float):
         return f"<td class='num'>{value:.2f}</td>"
     if isinstance(value, int):
@@ -84,7 +108,9 @@ def render_html(report: dict[str, Any], kept: list[dict[str, Any]], rejected: li
     clip; `rejected` the rejection records.
     """
     written = report["written"]
-    outcomes = [("records in metadata.csv", report["input_records"]),
+    layout = report.get("layout") or {}
+    outcomes = [(f"records in the {layout.get('format', '')} corpus", report["input_records"]),
+                *((f"not read: {what}", n) for what, n in sorted(layout.get("not_read", {}).items())),
                 *((f"kept: {split}", n) for split, n in sorted(written.items())),
                 ("hours kept", f"{report['hours_kept']:.3f}"),
                 *((f"rejected: {reason}", n) for reason, n in sorted(report["rejected"].items())),
@@ -98,15 +124,30 @@ def render_html(report: dict[str, Any], kept: list[dict[str, Any]], rejected: li
                   "<p>Dashed lines: the job's limits (and the corpus's own speaking-rate band).</p>",
                   f"<img alt='histograms of the kept clips' src='{data_uri(histograms(kept, report), 'image/png')}'>"]
         for key, label, unit in MEASURES:
-            rows = [(clip["id"], clip[key], clip["text"]) for clip in extremes(kept, key)]
+            rows = [(clip["id"], clip[key], player(clip.get("audio")) if rank < PLAYED else "", clip["text"])
+                    for rank, clip in enumerate(extremes(kept, key))]
             parts += [f"<h3>The {len(rows)} most extreme kept clips by {label}</h3>",
-                      _table(("id", f"{label} ({unit})", "transcript"), rows)]
+                      _table(("id", f"{label} ({unit})", "listen", "transcript"), rows)]
     shown = sorted(rejected, key=lambda r: (r["reason"], r.get("line", 0), r["id"]))[:MAX_REJECTED_ROWS]
+    played: dict[str, int] = {}
+
+    def listen(record: dict[str, Any]) -> Player | str:
+        played[record["reason"]] = played.get(record["reason"], 0) + 1
+        return player(record.get("audio")) if played[record["reason"]] <= PLAYED else ""
+
+    def rates(record: dict[str, Any]) -> tuple[str, str]:
+        if "measured_rate" not in record:
+            return "", ""
+        low, high = record["expected_rate"]
+        return f"{record['measured_rate']:.1f}", f"{low:.1f} .. {high:.1f}"
+
     parts += ["<h2 id='rejected'>Rejected records</h2>",
               (f"<p>The first {MAX_REJECTED_ROWS} of {len(rejected)}; all are in rejected-*.jsonl.</p>"
                if len(rejected) > MAX_REJECTED_ROWS else ""),
-              _table(("line", "id", "reason", "detail"),
-                     [(r.get("line", ""), r["id"], r["reason"], r["detail"]) for r in shown]),
+              "<p>Speaking rates in characters of normalized text per second of speech: measured, and expected for "
+              "the clip's text length in this corpus.</p>",
+              _table(("line", "id", "reason", "listen", "measured rate", "expected rate", "detail"),
+                     [(r.get("line", ""), r["id"], r["reason"], listen(r), *rates(r), r["detail"]) for r in shown]),
               "<h2>Settings</h2>",
               _table(("setting", "value"), [(k, str(v)) for k, v in sorted(report["settings"].items())]),
               "</body></html>"]

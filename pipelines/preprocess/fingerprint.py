@@ -1,24 +1,24 @@
-"""A cheap digest of an LJSpeech-layout corpus: what the preprocessing cache key is made of."""
+"""A cheap digest of a corpus in any layout: what the preprocessing cache key is made of."""
 
 from __future__ import annotations
 
 import hashlib
 
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from tacotron import storage
 
-from pipelines.preprocess.corpus import METADATA
+# Tables and transcripts small enough to hash whole (a Common Voice validated.tsv is tens of MB at most).
+WHOLE = (".csv", ".tsv")
 
 
 def fingerprint(corpus: str) -> str:
-    """sha256 over metadata.csv's bytes and every file's name and size under wavs/ (a local path, gs:// or s3://)."""
-    # Beam's s3:// filesystem needs options to build its client; the defaults read the AWS_* variables.
-    FileSystems.set_options(PipelineOptions([]))
+    """sha256 over every file's path and size under the corpus (a local path, gs:// or s3://), and the bytes of its
+    tables (metadata.csv, a .tsv); for a corpus given as a table, that table and the files beside it."""
+    folder = corpus.rsplit("/", 1)[0] if corpus.lower().endswith(WHOLE) else corpus
     digest = hashlib.sha256()
-    with FileSystems.open(FileSystems.join(corpus, METADATA)) as f:
-        digest.update(f.read())
-    matches = FileSystems.match([FileSystems.join(corpus, "wavs", "*")])[0].metadata_list
-    for entry in sorted(matches, key=lambda m: m.path):
-        relative = entry.path[len(corpus):].lstrip("/")
-        digest.update(f"{relative}\t{entry.size_in_bytes}\n".encode())
+    if folder != corpus:
+        digest.update(storage.read_bytes(corpus))
+    for relative, size in storage.file_sizes(folder).items():
+        digest.update(f"{relative}\t{size}\n".encode())
+        if "/" not in relative and relative.lower().endswith(WHOLE):
+            digest.update(storage.read_bytes(storage.join(folder, relative)))
     return digest.hexdigest()

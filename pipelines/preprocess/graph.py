@@ -25,7 +25,7 @@ from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
 
-from pipelines.preprocess import clip_checks, corpus, data_report, preprocessing, tfrecord_sink  # noqa: E402
+from pipelines.preprocess import clip_checks, corpus, data_report, layouts, preprocessing, tfrecord_sink  # noqa: E402
 from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
 from tacotron import features, frontend  # noqa: E402
 from tacotron.audio import AudioConfig  # noqa: E402
@@ -59,6 +59,7 @@ def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, setti
         "speaking_rate_band": rate_band,
         "settings": settings["features"],
         "frontends": settings["frontends"],
+        "layout": settings["layout"],
     }
     with FileSystems.create(FileSystems.join(folder, features.REPORT_FILE)) as f:
         f.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
@@ -66,26 +67,27 @@ def write_report(counts: list[tuple[tuple[str, str], float]], folder: str, setti
         f.write(data_report.render_html(report, kept, rejected))
 
 
-def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace, staging: str,
+def build_pipeline(p: beam.Pipeline, listing: layouts.Listing, args: argparse.Namespace, staging: str,
                    config: AudioConfig) -> None:
     """Wire the job: rows -> validated clips -> TFT analysis -> normalized TFRecords, rejects, report."""
     checks = ClipChecks(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ClipChecks)})
     settings = {
-        "input_records": sum(1 for line in lines if line.strip()),
+        "input_records": listing.input_records,
+        "layout": listing.summary(),
         "features": {**config.to_dict(), **dataclasses.asdict(checks), "eval_fraction": args.eval_fraction},
         "frontends": {name: frontend.Frontend(name).describe() for name in frontend.FRONTENDS},
     }
-    # Parse metadata lines; malformed lines and unsafe ids are rejected.
-    parsed = (p | "ReadMetadata" >> beam.Create(list(enumerate(lines, start=1)))
-              | "ParseLines" >> beam.ParDo(corpus.ParseLine()).with_outputs(corpus.REJECTED, main="rows"))
+    # The corpus's rows, and what its listing rejected already (malformed lines, clips without a transcript).
+    rows = p | "ListedRows" >> beam.Create(listing.rows)
+    listed_rejected = p | "ListingRejected" >> beam.Create(listing.rejected)
     # Keep the first row of each id.
-    unique = (parsed.rows | "GroupById" >> beam.GroupByKey()
+    unique = (rows | "KeyById" >> beam.Map(lambda row: (row["id"], row)) | "GroupById" >> beam.GroupByKey()
               | "KeepFirstOfId" >> beam.ParDo(corpus.KeepFirstOfId()).with_outputs(corpus.REJECTED, main="rows"))
     # Load, resample, trim and measure every clip; silent, clipped, too long or short, or absurdly paced are rejected.
     computed = unique.rows | "MeasureClips" >> beam.ParDo(
-        corpus.MeasureClip(args.corpus, checks, config)).with_outputs(corpus.REJECTED, main="clips")
+        corpus.MeasureClip(checks, config)).with_outputs(corpus.REJECTED, main="clips")
     # The corpus's own speaking-rate band; one float per clip meets in one place (2.4 MB for 300k clips).
-    rate_band = (computed.clips | "Rates" >> beam.Map(lambda clip: clip["chars_per_second"])
+    rate_band = (computed.clips | "Rates" >> beam.Map(lambda clip: (clip["chars_per_second"], len(clip[features.TEXT])))
                  | "AllRates" >> beam.combiners.ToList()
                  | "RateBand" >> beam.Map(clip_checks.rate_band, checks.rate_outlier_k))
     paced = computed.clips | "RejectRateOutliers" >> beam.ParDo(
@@ -94,7 +96,7 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     clips = (paced.clips | "ComputeSpectrograms" >> beam.ParDo(corpus.ComputeSpectrograms(config))
              | "AssignSplit" >> beam.Map(
                  lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)}))
-    rejected = (parsed[corpus.REJECTED], unique[corpus.REJECTED], computed[corpus.REJECTED],
+    rejected = (listed_rejected, unique[corpus.REJECTED], computed[corpus.REJECTED],
                 paced[corpus.REJECTED]) | "AllRejected" >> beam.Flatten()
 
     # Write every rejected record with its reason.
@@ -132,8 +134,8 @@ def build_pipeline(p: beam.Pipeline, lines: list[str], args: argparse.Namespace,
     # Count outcomes and kept audio into report.json; report.html also shows each kept clip's measures (a few
     # numbers and the transcript per clip meet in one place, as the rates do) and every rejected record.
     kept = clips | "KeptMeasures" >> beam.Map(
-        lambda c: {"id": c[features.ID], "text": c[features.TEXT], "seconds": c["seconds"],
-                   "chars_per_second": c["chars_per_second"], "speech_dbfs": c["speech_dbfs"]})
+        lambda c: {"id": c[features.ID], "text": c[features.TEXT], "audio": c["audio"], **{
+            key: c[key] for key, _, _ in data_report.MEASURES}})
     _ = ((rejected | "CountRejected" >> beam.Map(lambda r: (("rejected", r["reason"]), 1)),
           clips | "CountWritten" >> beam.Map(lambda c: (("written", c["split"]), 1)),
           clips | "CountSeconds" >> beam.Map(lambda c: (("seconds", "kept"), c["seconds"])),
@@ -185,19 +187,19 @@ def replace_outputs(staging: str, output: str) -> None:
     tf.io.gfile.rmtree(staging)
 
 
-def run(args: argparse.Namespace, options: PipelineOptions, lines: list[str]) -> dict[str, Any]:
+def run(args: argparse.Namespace, options: PipelineOptions, listing: layouts.Listing) -> dict[str, Any]:
     """Run the job into a staging folder, then swap its outputs in; returns report.json's content."""
     config = AudioConfig()
     tf.io.gfile.makedirs(args.output)
     staging = FileSystems.join(args.output, f".staging-{uuid.uuid4().hex[:12]}")
     # Ship the `pipelines` steps inside the job (by value), so workers on Dataflow, Flink or the DirectRunner's
     # subprocesses only need `tacotron` and the requirements installed.
-    for module in (clip_checks, corpus, data_report, tfrecord_sink, sys.modules[__name__]):
+    for module in (clip_checks, corpus, data_report, layouts, tfrecord_sink, sys.modules[__name__]):
         cloudpickle.register_pickle_by_value(module)
     try:
         with beam.Pipeline(options=options) as p, tft_beam.Context(
                 temp_dir=FileSystems.join(staging, "tmp"), force_tf_compat_v1=False):
-            build_pipeline(p, lines, args, staging, config)
+            build_pipeline(p, listing, args, staging, config)
         tf.io.gfile.rmtree(FileSystems.join(staging, "tmp"))
         preprocessing.write_json(FileSystems.join(staging, features.NORMALIZATION_FILE),
                                  preprocessing.normalization_stats(staging, config))

@@ -15,7 +15,7 @@ from tacotron.frontend import Frontend
 from tacotron.graph_text import SymbolIds
 from tacotron.inference import prepare_text, text_batch
 from tests.conftest import REPO
-from tests.corpus_factory import speech_seconds, tone
+from tests.corpus_factory import speech, speech_seconds
 
 # Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def tricky_data(tmp_path_factory):
     lines = []
     for index, sentence in enumerate(TRICKY):
         clip = f"t{index:03d}"
-        sf.write(corpus / "wavs" / f"{clip}.wav", tone(speech_seconds(sentence, index, 20.0), 16000, index), 16000)
+        sf.write(corpus / "wavs" / f"{clip}.wav", speech(speech_seconds(sentence, index, 20.0), 16000, index), 16000)
         lines.append(f"{clip}|{sentence}")
     (corpus / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     output = tmp_path_factory.mktemp("tricky_data")
