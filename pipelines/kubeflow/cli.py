@@ -180,12 +180,11 @@ def run_local(args: argparse.Namespace) -> dict:
 
     from pipelines.kubeflow.console import Console
     from pipelines.kubeflow.pipeline import create_pipeline
+    from pipelines.preprocess import layouts
 
     pipeline = create_pipeline()
     workdir = pathlib.Path(args.workdir).resolve()
     corpus = pathlib.Path(args.corpus).resolve()
-    if not (corpus / "metadata.csv").is_file():
-        raise UsageError(f"--corpus {str(corpus)!r} has no metadata.csv (LJSpeech layout expected)")
     # The bundled held-out set only means "unseen words" for the corpus it was made from.
     held_out = args.held_out if args.held_out is not None else (
         str(SAMPLE_HELD_OUT) if corpus == SAMPLE_CORPUS.resolve() else "")
@@ -197,6 +196,12 @@ def run_local(args: argparse.Namespace) -> dict:
         "serving_dir": str(workdir / "serving"),
         **parse_params(args.param, pipeline),
     }
+    # A corpus the preprocessing job cannot read stops here, in one line, before any task runs.
+    try:
+        layouts.list_corpus(arguments["corpus"], arguments.get("corpus_format", layouts.AUTO),
+                            speaker=arguments.get("speaker") or None)
+    except layouts.LayoutError as e:
+        raise UsageError(f"--corpus: {e}") from None
     # Task subprocesses import `pipelines` and `components` from this checkout (installed in the image instead).
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     # Caching (keyed on each task's inputs) lets a rerun on the same corpus and settings skip preprocessing.

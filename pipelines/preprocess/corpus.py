@@ -32,8 +32,8 @@ class KeepFirstOfId(beam.DoFn):
 
 
 class MeasureClip(beam.DoFn):
-    """Row -> the trimmed 8 kHz clip and its measures (duration, speaking rate, speech level, clipped share), or a
-    rejection by the `ClipChecks` that need only the clip itself."""
+    """Row -> the trimmed 8 kHz clip and its measures (duration, speaking rate, speech level, clipped share, how
+    speech-like it sounds), or a rejection by the `ClipChecks` that need only the clip itself."""
 
     def __init__(self, checks: ClipChecks, config: audio.AudioConfig):
         self._checks = checks
@@ -48,8 +48,11 @@ class MeasureClip(beam.DoFn):
         """The row's transcript, read from its file for the layouts that keep one per clip."""
         if "transcript_file" not in row:
             return row["transcript"]
-        with FileSystems.open(row["transcript_file"]) as f:
-            data = f.read()
+        try:
+            with FileSystems.open(row["transcript_file"]) as f:
+                data = f.read()
+        except OSError as e:  # Beam's BeamIOError is an OSError too
+            return "unreadable_transcript", f"{row['transcript_file']}: {e}"
         decoded = decode_text(data)
         if decoded is None:
             return "undecodable_text", f"{row['transcript_file']}: {undecodable(data)}"

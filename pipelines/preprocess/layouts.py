@@ -34,6 +34,8 @@ AUDIO_COLUMNS = ("path", "audio", "audio_path", "file", "filename", "file_name",
 TEXT_COLUMNS = {ORIGINAL: ("sentence", "text", "transcript", "transcription", "original_text", "normalized_text"),
                 NORMALIZED: ("normalized_text", "normalized", "sentence", "text", "transcript", "transcription")}
 SPEAKER_COLUMNS = ("client_id", "speaker", "speaker_id", "speaker_name")
+# VCTK's audio folders: wav48 (0.80) and wav48_silence_trimmed (0.92).
+VCTK_AUDIO = "wav48"
 # VCTK records most sentences with two microphones; the first is the one its papers use.
 VCTK_MICROPHONES = ("_mic1", "_mic2", "")
 
@@ -131,7 +133,7 @@ def detect(corpus: str, files: list[str] | None) -> str:
     if METADATA in files:
         found.append(LJSPEECH)
     tops = {f.split("/", 1)[0] for f in files if "/" in f}
-    if "txt" in tops and any(t.startswith("wav") for t in tops):
+    if "txt" in tops and any(t.startswith(VCTK_AUDIO) for t in tops):
         found.append(VCTK)
     if any(f.endswith((".original.txt", ".normalized.txt")) for f in files):
         found.append(LIBRITTS)
@@ -161,6 +163,9 @@ def list_corpus(corpus: str, layout: str = AUTO, text: str = ORIGINAL, speaker: 
         layout = detect(corpus, files)
     listing = Listing(layout, text)
     READERS[layout](corpus, files, listing)
+    if not listing.rows:
+        without = f" ({len(listing.rejected)} record(s) rejected while listing)" if listing.rejected else ""
+        raise LayoutError(f"{corpus} holds no clips in the {layout} layout ({FORMATS[layout]}){without}")
     choose_speaker(listing, speaker)
     return listing
 
@@ -246,12 +251,12 @@ def read_vctk(corpus: str, files: list[str], listing: Listing) -> None:
     transcripts = {stem(f): f for f in files if f.startswith("txt/") and f.endswith(".txt")}
     audio: dict[str, tuple[int, str]] = {}  # id -> (rank of its microphone, file)
     for f in files:
-        if f.split("/", 1)[0].startswith("wav") and is_audio(f):
+        if f.split("/", 1)[0].startswith(VCTK_AUDIO) and is_audio(f):
             rank, suffix = next((i, m) for i, m in enumerate(VCTK_MICROPHONES) if stem(f).endswith(m))
             clip = stem(f)[: len(stem(f)) - len(suffix)]
             audio[clip] = min(audio.get(clip, (rank, f)), (rank, f))
-    listing.not_read["files outside txt/ and wav*/"] += sum(
-        1 for f in files if not f.startswith("txt/") and not f.split("/", 1)[0].startswith("wav"))
+    listing.not_read["files outside txt/ and wav48*/"] += sum(
+        1 for f in files if not f.startswith("txt/") and not f.split("/", 1)[0].startswith(VCTK_AUDIO))
     pairs = {i: (transcripts.get(i), audio[i][1] if i in audio else None) for i in set(transcripts) | set(audio)}
     add_file_rows(corpus, listing, pairs, lambda f: f.split("/")[1] if f.count("/") >= 2 else None)
 

@@ -24,7 +24,8 @@ def kubeflow(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
         (["--param", "steps=many"], "--param steps='many': not a valid"),
         (["--param", "steps"], "expected name=value"),
         (["--param", "train_backend=torch"], "choose one of jax, tensorflow"),
-        (["--corpus", "/nonexistent/corpus"], "has no metadata.csv"),
+        (["--corpus", "/nonexistent/corpus"], "--corpus: corpus folder not found"),
+        (["--param", "corpus_format=vctk"], "holds no clips in the vctk layout"),
     ],
 )
 def test_run_local_rejects_bad_parameters_in_one_line(args, message, tmp_path):

@@ -172,11 +172,14 @@ def test_two_worker_direct_runner_gives_the_same_records(job, tmp_path):
     (lambda tmp: ["--corpus", str(tmp), "--output", str(tmp / "out"), "--no_such_option", "3"],
      "unknown option(s): --no_such_option"),
 ])
-def test_bad_command_lines_stop_with_one_line(tmp_path, make_args, message):
-    result = preprocess(*make_args(tmp_path))
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+def test_bad_command_lines_stop_with_one_line(tmp_path, make_args, message, capsys):
+    # In this process: each check comes before the job is built, so no process start-up is needed.
+    from pipelines.preprocess.cli import main
+
+    code, stderr = main(make_args(tmp_path)), capsys.readouterr().err
+    assert code == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -55,7 +55,7 @@ def test_vctk_pairs_transcripts_with_the_first_microphone_and_needs_a_speaker(tm
     assert listing.rows[0]["audio"] == [str(corpus / "wav48_silence_trimmed/p225/p225_001_mic1.flac")]
     assert listing.rows[1]["audio"] == []  # rejected as missing_audio by the clip step
     assert reasons(listing) == {"p225_003": "missing_transcript"}
-    assert listing.not_read == {"other speakers' clips": 1, "files outside txt/ and wav*/": 2}
+    assert listing.not_read == {"other speakers' clips": 1, "files outside txt/ and wav48*/": 2}
     assert layouts.list_corpus(str(corpus), speaker="p226").rows[0]["audio"][0].endswith("p226_001_mic2.flac")
     with pytest.raises(layouts.LayoutError, match="no speaker 'p999'"):
         layouts.list_corpus(str(corpus), speaker="p999")
@@ -118,6 +118,12 @@ def test_a_layout_that_cannot_be_read_is_one_line_naming_the_candidates(tmp_path
     with pytest.raises(layouts.LayoutError, match=message) as error:
         layouts.list_corpus(str(corpus))
     assert "\n" not in str(error.value)
+
+
+def test_a_layout_chosen_that_the_corpus_is_not_in_finds_nothing_and_says_so(tmp_path):
+    corpus = tree(tmp_path, {"metadata.csv": "a|A.\n", "wavs/a.wav": CLIP})
+    with pytest.raises(layouts.LayoutError, match="holds no clips in the vctk layout"):
+        layouts.list_corpus(str(corpus), layouts.VCTK)
 
 
 def test_a_missing_corpus_is_one_line(tmp_path):
