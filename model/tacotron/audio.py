@@ -165,16 +165,19 @@ def speech_level_dbfs(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> f
     Speech fills well over 5% of any clip worth keeping, so this is its active level; dither, hiss or a muted
     input stay at their noise floor (-90 dBFS for +-1 LSB of 16 bits).
     """
+    return float(20.0 * np.log10(max(float(np.percentile(frame_rms(wav, config), 95)), 1e-10)))
+
+
+def frame_rms(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
+    """Each frame's RMS (frames of `win_length`, uncentered; a clip shorter than one frame is padded): [frames]."""
     padded = np.pad(wav, (0, max(0, config.win_length - len(wav))))
-    rms = librosa.feature.rms(y=padded, frame_length=config.win_length, hop_length=config.hop_length, center=False)
-    return float(20.0 * np.log10(max(float(np.percentile(rms, 95)), 1e-10)))
+    return librosa.feature.rms(y=padded, frame_length=config.win_length, hop_length=config.hop_length,
+                               center=False)[0]
 
 
 def frame_levels_db(wav: np.ndarray, config: AudioConfig = AudioConfig()) -> np.ndarray:
     """Each frame's RMS in dB relative to a full-scale amplitude: [frames]."""
-    padded = np.pad(wav, (0, max(0, config.win_length - len(wav))))
-    rms = librosa.feature.rms(y=padded, frame_length=config.win_length, hop_length=config.hop_length, center=False)[0]
-    return 20.0 * np.log10(np.maximum(rms, 1e-10))
+    return 20.0 * np.log10(np.maximum(frame_rms(wav, config), 1e-10))
 
 
 def speech_seconds(wav: np.ndarray, config: AudioConfig = AudioConfig(), within_db: float = 25.0) -> float:
