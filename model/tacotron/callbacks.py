@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import json
 import math
-import os
 import signal
-import sys
-import tempfile
 import time
 
 import keras
 import numpy as np
 
 from tacotron import audio, storage, training_log, vocoder
+from tacotron.keras_private import weights_file_bytes
 from tacotron.model_dir import CHECKPOINT_DIR, checkpoint_name, list_checkpoints, marker_of
 from tacotron.tensorboard import to_image
 
@@ -50,8 +48,9 @@ class StepCounter(keras.callbacks.Callback):
 class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
     """Saves model + optimizer + step every `every` steps, when SIGTERM arrives (Kubernetes preemption) and at the end.
 
-    The weights are written to a scratch file and published in one step (tacotron.storage), then the .json marker is
-    written: a crash, a full disk or a lost store at any point leaves the previous checkpoints loadable. Only the
+    The weights file is built in memory (an HDF5 file never meets a disk that could fill: keras_private), written to
+    a scratch file and published in one step (tacotron.storage), then the .json marker is written: a crash, a full
+    disk or a lost store at any point leaves the previous checkpoints loadable. Only the
     newest `keep` are kept. With a `lease`, nothing is saved once another trainer has taken the model_dir over.
     """
 
@@ -94,37 +93,20 @@ class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
         if self.lease is not None and self.lease.lost:
             raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
         weights = storage.join(self.folder, checkpoint_name(self.step))
-        # HDF5 writes into the system's temporary folder and only a plain copy reaches the model_dir: when a disk fills
-        # part-way through an h5py write, freeing the file can crash the process (a segfault, not an error), while a
-        # copy that fills it fails with an ordinary OSError that names the path.
-        with tempfile.TemporaryDirectory(prefix="tacotron-ckpt-") as tmp:
-            local = os.path.join(tmp, checkpoint_name(self.step))
-            failure = None
-            try:
-                self.model.save_weights(local, overwrite=True)
-            except Exception as e:  # h5py reports a full disk as OSError or RuntimeError, half-way through a file
-                failure = storage.cause(e)
-            if failure is not None:
-                _free_quietly()
-                raise storage.StorageError(f"checkpoint {weights}: {failure} (writing it in {tmp})")
-            storage.copy_file(local, weights)
+        storage.write_bytes(weights, weights_file_bytes(self.model))
         meta = {"step": self.step, "time": time.time(), "preempted": self.preempted, **self.extra_meta}
-        storage.write_text(marker_of(weights), json.dumps(meta))
+        try:
+            storage.write_text(marker_of(weights), json.dumps(meta))
+        except storage.StorageError:
+            # Weights without their marker are never loaded: give their room back to the disk that just filled.
+            with contextlib.suppress(storage.StorageError):
+                storage.remove(weights)
+            raise
         self.last_saved = self.step
         for _, old in list_checkpoints(self.model_dir)[: -self.keep]:
             storage.remove(marker_of(old))
             storage.remove(old)
         return weights
-
-
-def _free_quietly() -> None:
-    """Free a half-written h5py file now. Freeing it fails once more for every buffer it still held (the same full
-    disk), which Python would print as "Exception ignored" tracebacks after the one line that already says so."""
-    hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
-    try:
-        gc.collect()
-    finally:
-        sys.unraisablehook = hook
 
 
 # --- gradient accumulation ------------------------------------------------------------------------------------------

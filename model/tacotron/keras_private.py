@@ -8,6 +8,8 @@ training silently.
 
 from __future__ import annotations
 
+import io
+
 import keras
 
 from tacotron.distribute import replicas_in_sync
@@ -22,6 +24,9 @@ PRIVATE = (
      ["self", "iterator", "data_batch"], True, "BuiltBeforeFit"),
     ("keras.src.backend.tensorflow.optimizer.TFOptimizer", "_all_reduce_sum_gradients", ["self", "grads_and_vars"],
      True, "SumsGradientsOnce"),
+    ("keras.src.saving.saving_lib", "H5IOStore", ["path_or_io", "archive", "mode"], False, "weights_file_bytes"),
+    ("keras.src.saving.saving_lib", "_save_state",
+     ["saveable", "weights_store", "assets_store", "inner_path", "visited_saveables"], False, "weights_file_bytes"),
 )
 
 
@@ -93,3 +98,21 @@ class SumsGradientsOnce:
         if self.gradients_summed:
             return list(grads_and_vars)
         return super()._all_reduce_sum_gradients(grads_and_vars)
+
+
+def weights_file_bytes(model: keras.Model) -> bytes:
+    """The bytes of the `.weights.h5` file that `model.save_weights` would write, built in memory.
+
+    An HDF5 file written onto a disk that fills part-way stays open inside the HDF5 library: h5py cannot release its
+    root group (every release tries the failing flush again), and the library's own close at interpreter exit crashes
+    the process (a segmentation fault, after the error has been reported). Built in memory, the file never meets the
+    disk, and writing its bytes fails as an ordinary OSError. `save_weights` takes only a path, so the store and the
+    state walk it uses are called directly.
+    """
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
+    store.close()
+    return buffer.getvalue()

@@ -80,6 +80,14 @@ def restore_latest(model: keras.Model, model_dir: str) -> int:
     return 0
 
 
+def remove_scratch(model_dir: str) -> None:
+    """Remove the scratch files a killed trainer left in the model folder and its checkpoints; only for the holder
+    of the model folder's lease."""
+    for folder in (model_dir, storage.join(model_dir, CHECKPOINT_DIR)):
+        for name in storage.remove_scratch(folder):
+            print(f"removed {name} from {folder}: a run killed while writing it left it", flush=True)
+
+
 def write_model_assets(data_dir: str, model_dir: str, frontend_name: str) -> None:
     """Copy the frontend's vocabulary, the normalization statistics and the frontend's settings from the data folder
     into model_dir/assets."""

@@ -20,6 +20,16 @@ from collections.abc import Iterator
 SCHEMES = ("s3", "gs")
 # Written last into a folder published to an object store: the folder is complete once this exists.
 COMPLETE_MARKER = "_COMPLETE"
+# How long one S3 request may wait to connect, and then between two reads of its answer: a store that stops answering
+# fails that attempt instead of hanging the run.
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 30
+# botocore's attempts per request ("standard" mode: 5xx, SlowDown and other throttling, timeouts and dropped
+# connections, with jittered exponential backoff). s3fs wraps each call in its own loop of S3FS_TRIES, which alone
+# retries a download cut off in its body and throttling that outlasts botocore's attempts. A store that never answers
+# fails after at most S3_ATTEMPTS * S3FS_TRIES attempts: 10 * 30 s plus backoff, about 5 minutes.
+S3_ATTEMPTS = 5
+S3FS_TRIES = 2
 
 
 class StorageError(Exception):
@@ -48,9 +58,25 @@ def _fs(path: str):
     if scheme not in SCHEMES:
         raise StorageError(f"{path}: unknown storage scheme {scheme!r} (use a local path, s3:// or gs://)")
     try:
-        return fsspec.core.url_to_fs(path)
+        if scheme != "s3":
+            return fsspec.core.url_to_fs(path)  # gcsfs retries and times out by its own defaults
+        fs, inner = fsspec.core.url_to_fs(path, config_kwargs=_s3_config())
     except (ImportError, ValueError) as e:
         raise StorageError(f"{path}: {e}") from None
+    fs.retries = S3FS_TRIES  # s3fs takes the length of its loop as an attribute only, not as an argument
+    return fs, inner
+
+
+def _s3_config() -> dict:
+    """botocore's client settings: timeouts and retries, the one place they are set."""
+    # botocore reads a user's AWS_RETRY_MODE and AWS_MAX_ATTEMPTS only for what the client config leaves out: they
+    # win over these defaults.
+    retries: dict = {}
+    if "AWS_RETRY_MODE" not in os.environ:
+        retries["mode"] = "standard"
+    if "AWS_MAX_ATTEMPTS" not in os.environ:
+        retries["total_max_attempts"] = S3_ATTEMPTS
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S, "retries": retries}
 
 
 @contextlib.contextmanager
@@ -211,10 +237,26 @@ def get_entries(path: str, names: list[str], local: str) -> None:
 
 @contextlib.contextmanager
 def local_output(path: str) -> Iterator[str]:
-    """A local folder to write an output folder into: `path` itself when local; for a URL a temporary folder that is
-    published to `path` (publish_folder) when the block ends without an exception."""
+    """A local folder to write an output folder into, which replaces the folder at `path` only when the block ends
+    without an exception: a staging folder beside it when local (renamed into place), a temporary folder published
+    to `path` (publish_folder) for a URL. A failed block leaves the old folder as it was and no staging behind."""
     if not is_url(path):
-        yield path
+        staging = path.rstrip("/") + ".partial"
+        with _errors(path):
+            shutil.rmtree(staging, ignore_errors=True)
+            os.makedirs(staging)
+        try:
+            try:
+                yield staging
+            except OSError as e:  # the block's own writes into the staging folder: a full disk is this folder's
+                raise StorageError(f"{path}: {cause(e)}") from None
+            with _errors(path):
+                _fsync_tree(staging)
+                if os.path.exists(path):
+                    shutil.rmtree(path)
+                os.replace(staging, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return
     with tempfile.TemporaryDirectory(prefix="tacotron-") as scratch:
         yield scratch
@@ -231,14 +273,28 @@ def makedirs(path: str) -> None:
             os.makedirs(path, exist_ok=True)
 
 
+SCRATCH_PREFIX = ".tmp-"
+
+
 def scratch_path(path: str) -> str:
     """Where to write a file before `publish_file(scratch, path)`: beside the target when local (same disk, so the
     rename is atomic), in the system's temporary folder when `path` is a URL."""
     # The target's name stays the suffix: some writers check it (Keras wants ".weights.h5").
-    name = f".tmp-{uuid.uuid4().hex[:8]}-{basename(path)}"
+    name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:8]}-{basename(path)}"
     if is_url(path):
         return os.path.join(tempfile.gettempdir(), name)
     return os.path.join(os.path.dirname(path) or ".", name)
+
+
+def remove_scratch(folder: str) -> list[str]:
+    """Remove the scratch files that a killed writer left in the local `folder` (SIGKILL gives it no chance to);
+    returns their names. Only for a folder with one writer, which is the caller: another's scratch is in use."""
+    if is_url(folder) or not os.path.isdir(folder):
+        return []
+    left = [name for name in os.listdir(folder) if name.startswith(SCRATCH_PREFIX)]
+    for name in left:
+        remove(os.path.join(folder, name))
+    return left
 
 
 def publish_file(local: str, path: str) -> None:
@@ -254,7 +310,7 @@ def publish_file(local: str, path: str) -> None:
         with _errors(path):
             fs.put_file(local, inner)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
             os.remove(local)
 
 
@@ -268,7 +324,7 @@ def write_bytes(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
     except StorageError:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
             os.remove(scratch)
         raise
     publish_file(scratch, path)
@@ -279,12 +335,23 @@ def write_text(path: str, text: str) -> None:
 
 
 def append_text(path: str, text: str) -> None:
-    """Append to a log file. Locally an append; on an object store, which cannot append, the file is rewritten (the
-    logs appended to here are small and written every many steps)."""
+    """Append whole lines to a log file. Locally an append: one that fails (a full disk) is cut back to where it
+    began, and a line left torn by a killed writer is ended first, so every line but a torn one stays whole. On an
+    object store, which cannot append, the file is rewritten (the logs appended to here are small and written every
+    many steps)."""
     if not is_url(path):
-        with _errors(path), open(path, "a", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
+        data = memoryview(text.encode("utf-8"))
+        # Unbuffered, so a failed append can be cut back: a buffer would retry the rest of the bytes on close.
+        with _errors(path), open(path, "a+b", buffering=0) as f:
+            start = f.seek(0, os.SEEK_END)
+            if start and os.pread(f.fileno(), 1, start - 1) != b"\n":
+                data = memoryview(b"\n" + bytes(data))
+            try:
+                while data:
+                    data = data[f.write(data):]
+            except OSError:
+                f.truncate(start)
+                raise
         return
     old = read_text(path) if exists(path) else ""
     write_text(path, old + text)
@@ -310,7 +377,7 @@ def copy_file(source: str, path: str) -> None:
             with _errors(path):  # reading a local file that exists hardly fails; writing it (a full disk) names path
                 shutil.copyfile(source, scratch)
     except StorageError:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
             os.remove(scratch)
         raise
     publish_file(scratch, path)
@@ -346,17 +413,8 @@ def publish_folder(local: str, path: str) -> None:
     are uploaded and COMPLETE_MARKER is written last; `is_complete` tells a finished folder from one cut short.
     """
     if not is_url(path):
-        staging = path.rstrip("/") + ".partial"
-        with _errors(path):
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                shutil.copytree(local, staging)
-                _fsync_tree(staging)
-                if os.path.exists(path):
-                    shutil.rmtree(path)
-                os.replace(staging, path)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        with local_output(path) as staging, _errors(path):
+            shutil.copytree(local, staging, dirs_exist_ok=True)
         return
     fs, inner = _fs(path)
     with _errors(path):
@@ -395,7 +453,7 @@ def check_writable(path: str) -> None:
     folder = os.path.abspath(path)
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
-    if not os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
         raise StorageError(f"{path}: {folder} is not writable (permission denied or read-only mount)")
 
 

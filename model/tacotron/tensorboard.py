@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -36,28 +38,30 @@ class TensorBoardWriter:
             raise storage.StorageError(f"{log_dir}: cannot write TensorBoard events ({storage.cause(e)})") from None
 
     def scalars(self, step: int, values: dict[str, float]):
-        with self.writer.as_default(step=step):
+        with self._events(step):
             for name, value in values.items():
                 self.tf.summary.scalar(name, value)
-        self._flush()
 
     def image(self, step: int, name: str, image: np.ndarray):
-        with self.writer.as_default(step=step):
+        with self._events(step):
             self.tf.summary.image(name, image[None])
-        self._flush()
 
     def audio(self, step: int, name: str, wav: np.ndarray, sample_rate: int):
-        with self.writer.as_default(step=step):
+        with self._events(step):
             self.tf.summary.audio(name, wav.astype(np.float32)[None, :, None], sample_rate)
-        self._flush()
 
-    def _flush(self):
+    @contextlib.contextmanager
+    def _events(self, step: int) -> Iterator[None]:
+        """Summaries written at `step` and flushed, then uploaded for a URL. TensorFlow fails to write them (a full or
+        read-only disk) in the summary ops or in the flush: either is a StorageError."""
         try:
+            with self.writer.as_default(step=step):
+                yield
             self.writer.flush()
         except Exception as e:
-            raise storage.StorageError(
-                f"{self.log_dir}: cannot write TensorBoard events ({storage.cause(e)})"
-            ) from None
+            # TensorFlow's message is "{{function_node ...}} FILE; No space left on device": the cause is its tail.
+            reason = storage.cause(e).rsplit("; ", 1)[-1]
+            raise storage.StorageError(f"{self.log_dir}: cannot write TensorBoard events ({reason})") from None
         if self.local != self.log_dir:
             for name in os.listdir(self.local):
                 storage.copy_file(os.path.join(self.local, name), storage.join(self.log_dir, name))

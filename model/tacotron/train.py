@@ -27,7 +27,14 @@ from tacotron.callbacks import (
 from tacotron.config import Configs, TrainConfig
 from tacotron.distribute import Distribution, distribution_setup, micro_batch_size
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
-from tacotron.model_dir import CONFIG_FILE, LoadedModel, list_checkpoints, restore_latest, write_model_assets
+from tacotron.model_dir import (
+    CONFIG_FILE,
+    LoadedModel,
+    list_checkpoints,
+    remove_scratch,
+    restore_latest,
+    write_model_assets,
+)
 from tacotron.optimizers import OPTIMIZERS, make_optimizer
 from tacotron.tensorboard import TensorBoardWriter
 
@@ -79,6 +86,8 @@ def train(data_dir: str, model_dir: str, configs: Configs, steps: int | None = N
             init_from = stack.enter_context(warm_start.local_source(init_from))
         # The chief writes model_dir; the other workers of a multi-worker run only read it.
         held = stack.enter_context(lease.hold(model_dir, cfg.lease_ttl_s)) if distribution.is_chief else None
+        if held is not None:
+            remove_scratch(model_dir)
         return _train(data_dir, model_dir, configs, total_steps, init_from, distribution, held)
 
 
@@ -190,17 +199,8 @@ def build_model(configs: Configs, vocab_size: int, schedule: WarmupDecay,
 
 def write_run_files(data_dir: str, model_dir: str, configs: Configs) -> None:
     """model_dir's config.gin and assets (evaluation, synthesis and export need the vocabulary and normalization
-    without the data folder), and the XLA cache beside the checkpoints."""
+    without the data folder)."""
     storage.makedirs(model_dir)
-    if _backend() == "jax" and not storage.is_url(model_dir):
-        import jax
-
-        # XLA compiles each padded shape for tens of seconds; keeping the programs beside the checkpoints lets a
-        # resumed (preempted, retried) run start training at once. A cache the user chose (JAX_COMPILATION_CACHE_DIR,
-        # shared by every run and command on the machine) is kept: JAX opened it at the eager model build already.
-        if not jax.config.jax_compilation_cache_dir:
-            jax.config.update("jax_compilation_cache_dir", os.path.join(model_dir, "xla_cache"))
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     storage.write_text(storage.join(model_dir, CONFIG_FILE), configs.to_gin())
     write_model_assets(data_dir, model_dir, configs.model.frontend)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import h5py
 
 from tacotron import storage, text
+from tacotron.keras_private import weights_file_bytes
 from tacotron.model_dir import (
     CHECKPOINT_DIR,
     WEIGHTS_SUFFIX,
@@ -190,27 +192,29 @@ def initialize(
             # A run that starts over without --init_from is not warm-started, whatever an earlier attempt was.
             storage.remove(storage.join(model_dir, RECORD_FILE))
         return read_record(model_dir)
+    # What the fresh model would save (its step 0, its new optimizer state, its own seeds), with the learned weights
+    # replaced by the checkpoint's, edited in memory (an HDF5 file is never written onto a disk that could fill:
+    # tacotron.keras_private.weights_file_bytes); loading it is Keras's own restore, so every variable lands where
+    # Keras puts it.
+    merged = io.BytesIO(weights_file_bytes(model))
+    with h5py.File(source.checkpoint, "r") as old, h5py.File(merged, "r+") as new:
+        theirs, ours = _weights(old), _weights(new)
+        mismatch = first_mismatch({k: v.shape for k, v in theirs.items()}, {k: v.shape for k, v in ours.items()})
+        if mismatch:
+            raise WarmStartError(f"--init_from {source.checkpoint}: a different architecture: {mismatch}")
+        for name, dataset in ours.items():
+            if name != EMBEDDING:
+                dataset[...] = theirs[name][...]
+        pairs, new_chars, dropped = embedding_rows(source.vocabulary, vocabulary)
+        table = ours[EMBEDDING][...]
+        old_table = theirs[EMBEDDING][...]
+        for row, old_row in pairs:
+            table[row] = old_table[old_row]
+        ours[EMBEDDING][...] = table
     with tempfile.TemporaryDirectory() as tmp:
-        # What the fresh model would save (its step 0, its new optimizer state, its own seeds), with the learned
-        # weights replaced by the checkpoint's; loading that file is Keras's own restore, so every variable lands
-        # where Keras puts it.
-        merged = os.path.join(tmp, "merged" + WEIGHTS_SUFFIX)
-        model.save_weights(merged)
-        with h5py.File(source.checkpoint, "r") as old, h5py.File(merged, "r+") as new:
-            theirs, ours = _weights(old), _weights(new)
-            mismatch = first_mismatch({k: v.shape for k, v in theirs.items()}, {k: v.shape for k, v in ours.items()})
-            if mismatch:
-                raise WarmStartError(f"--init_from {source.checkpoint}: a different architecture: {mismatch}")
-            for name, dataset in ours.items():
-                if name != EMBEDDING:
-                    dataset[...] = theirs[name][...]
-            pairs, new_chars, dropped = embedding_rows(source.vocabulary, vocabulary)
-            table = ours[EMBEDDING][...]
-            old_table = theirs[EMBEDDING][...]
-            for row, old_row in pairs:
-                table[row] = old_table[old_row]
-            ours[EMBEDDING][...] = table
-        model.load_weights(merged)
+        path = os.path.join(tmp, "merged" + WEIGHTS_SUFFIX)
+        storage.write_bytes(path, merged.getvalue())
+        model.load_weights(path)  # Keras loads weights from a path only
     record = {
         "init_from": source.checkpoint,
         "source_step": source.step,

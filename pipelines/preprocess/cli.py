@@ -13,7 +13,7 @@ import argparse
 import fnmatch
 import logging
 import os
-import sys
+import re
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +24,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.preprocess import layouts
 from pipelines.preprocess.clip_checks import ClipChecks
 from tacotron import storage
-from tacotron.cli import add_verbose, framework_logs
+from tacotron.cli import SIGTERM_EXIT, add_verbose, fail, framework_logs, stops_on_sigterm
 
 
 class UsageError(Exception):
@@ -154,36 +154,46 @@ def publish_outputs(local: str, output: str, owned: Sequence[str]) -> None:
 STORAGE_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied")
 
 
-def storage_fault(error: BaseException) -> str | None:
+def storage_fault(error: BaseException, output: str) -> str | None:
     """The line naming the path and the cause of an error that is a storage fault, however deeply Beam and
-    TensorFlow wrapped it (a worker's exception reaches here as text inside a RuntimeError); None otherwise."""
+    TensorFlow wrapped it (a worker's exception reaches here as text inside a RuntimeError); None otherwise. A cause
+    that names no path (an OSError from a write) is the output folder's, and the Beam step it came from is said."""
     while error is not None:
         for line in reversed(str(error).splitlines()):
             if any(fault in line for fault in STORAGE_FAULTS):
+                step = re.search(r" \[while running '([^']+)'\]", line)
+                line = re.sub(r"\[Errno \d+\] ", "", line.replace(step.group(0), "") if step else line)
                 # "tensorflow...ResourceExhaustedError: PATH; No space left on device" -> "PATH: No space ..."
-                return line.split("Error: ", 1)[-1].strip().replace("; ", ": ")
+                line = line.split("Error: ", 1)[-1].strip().replace("; ", ": ")
+                if "/" not in line.split(": ")[0]:
+                    line = f"{output}: {line}"
+                return f"{line} (in {step.group(1)})" if step else line
         error = error.__cause__ or error.__context__
     return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0: written; 1: the disk or the store failed (a retry may succeed; the previous output is kept);
+    2: bad input."""
     logging.getLogger().setLevel(logging.WARNING)
     try:
         args, beam_args = parse_args(argv)
-        with framework_logs(PROG, args.verbose):
-            report = run(args, beam_args)
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except storage.StorageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:
-        fault = storage_fault(e)
-        if fault is None:
-            raise
-        print(f"error: {fault} (the previous output is kept)", file=sys.stderr)
-        return 1
+        return fail(PROG, e, 2)
+    with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG) as sigterm:
+        try:
+            report = run(args, beam_args)
+        except UsageError as e:
+            return fail(PROG, e, 2)
+        except storage.StorageError as e:
+            return fail(PROG, e, 1)
+        except Exception as e:
+            if sigterm.received:  # Beam wraps the handler's SystemExit in its own error
+                return SIGTERM_EXIT
+            fault = storage_fault(e, args.output)
+            if fault is None:
+                raise
+            return fail(PROG, f"{fault} (the previous output is kept)", 1, raised=e)
     written, layout = report["written"], report["layout"]
     speaker = f", speaker {layout['speaker']}" if layout["speaker"] else ""
     not_read = "".join(f"; not read: {count} {what}" for what, count in layout["not_read"].items() if count)

@@ -1,139 +1,188 @@
-"""Faults a cluster brings, on real disks: a disk that fills during training or preprocessing, a read-only mount.
-Each ends in one line and a non-zero exit Kubernetes retries, with temporary files gone and earlier output intact."""
+"""The fault matrix through the commands, as a cluster brings faults: a disk that fills part-way through a
+checkpoint, SIGKILL and SIGTERM at the moment a file is being written, a disk that fills while preprocessing, a
+read-only mount. Each ends in one line and exit 1 (143 after SIGTERM), never a signal death, with no scratch file left
+and what was written before intact; a rerun resumes or refuses in one line. The same faults at every write site, in
+process, are in test_write_sites.py; docs/RELIABILITY.md has the whole matrix."""
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
+import shutil
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import REPO
-from tests.training import SMALL, checkpoint_steps, env
+from tests.conftest import REPO, shared_folder
+from tests.disks import contents, fill, leftovers, small_disk
+from tests.training import SMALL, TRAIN, checkpoint_steps, env, rows
 
 # Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
 pytestmark = pytest.mark.slow
 
-
-@contextlib.contextmanager
-def small_disk(path: pathlib.Path, size: str):
-    """A tmpfs of `size` mounted at `path` (root only; the test is skipped otherwise)."""
-    path.mkdir(parents=True)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                      capture_output=True).returncode:
-        pytest.skip("needs root to mount a small tmpfs")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
+TRAINED_STEPS = 6  # SMALL checkpoints every 3 steps: the fixture holds checkpoints 3 and 6
 
 
-def fill(disk: pathlib.Path) -> pathlib.Path:
-    """Take every free byte of `disk` with one file; returns it."""
-    filler = disk / "filler"
-    with contextlib.suppress(OSError), open(filler, "wb") as f:
-        while True:
-            f.write(b"\0" * (1 << 16))
-            f.flush()
-    return filler
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, sample_data) -> pathlib.Path:
+    """A tiny model folder trained TRAINED_STEPS steps, once per session; each test trains on from a copy."""
 
+    def train(folder: pathlib.Path) -> None:
+        result = subprocess.run([*TRAIN, "--data", str(sample_data), "--model_dir", str(folder / "model"), *SMALL,
+                                 "--steps", str(TRAINED_STEPS)], cwd=REPO, env=env(), capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
 
-def leftovers(folder: pathlib.Path) -> list[str]:
-    return [str(p.relative_to(folder)) for p in folder.rglob("*") if ".tmp" in p.name or p.name.endswith(".partial")]
+    return shared_folder(tmp_path_factory, "trained6", train) / "model"
 
 
 def last_line(result) -> str:
     return result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
 
 
-def test_a_disk_that_fills_during_training_ends_in_one_line_and_keeps_the_checkpoints(sample_data, tmp_path):
-    with small_disk(tmp_path / "disk", "48m") as disk:
+def train_on(model_dir: pathlib.Path, data: pathlib.Path, steps: int, *, at: tuple[str, str] | None = None,
+             **extra: str) -> subprocess.CompletedProcess:
+    """tacotron-train on from `model_dir` to `steps`; with `at` = (file name pattern, signal name), that signal is
+    sent at the moment the first matching file is being written (tests.fault_injection)."""
+    launcher = [sys.executable, "-m", "tests.fault_injection", *at, "tacotron.cli.train"] if at else TRAIN
+    return subprocess.run([*launcher, "--data", str(data), "--model_dir", str(model_dir), *SMALL, "--steps",
+                           str(steps)], cwd=REPO, env=env(**extra), capture_output=True, text=True, timeout=600)
+
+
+def assert_one_line(result, code: int, *words: str) -> str:
+    """Exit `code` (never a signal death), no traceback (h5py's "Exception ignored" ones included), and a last line
+    holding `words`; returns that line."""
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr[-3000:]
+    line = last_line(result)
+    assert all(word in line for word in words), line
+    return line
+
+
+def test_a_disk_that_fills_part_way_through_a_checkpoint_ends_in_one_line(trained, sample_data, tmp_path):
+    """The fault as a real disk brings it: room for the checkpoints there and a few MB, so the next checkpoint fills
+    the disk in the middle of its write; the temporary folder is on that disk too."""
+    with small_disk(tmp_path / "disk", "40m") as disk:
         model_dir = disk / "model"
-        command = [sys.executable, "-m", "tacotron.cli.train", "--data", str(sample_data), "--model_dir",
-                   str(model_dir), *SMALL]
-        process = subprocess.Popen([*command, "--steps", "10000"], cwd=REPO, env=env(), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 400
-        while not checkpoint_steps(model_dir):
-            assert process.poll() is None, process.communicate()[1][-3000:]
-            assert time.time() < deadline
-            time.sleep(0.2)
-        kept = checkpoint_steps(model_dir)[-1]
-        filler = fill(disk)
-        _, stderr = process.communicate(timeout=300)
-        # A plain failure exit (Kubernetes retries it), not a signal death (139) or a hang.
-        assert process.returncode == 1, stderr[-3000:]
-        assert "Traceback" not in stderr and "No space left on device" in stderr.strip().splitlines()[-1], stderr
-        assert str(disk) in stderr.strip().splitlines()[-1]
-        assert checkpoint_steps(model_dir)[-1] >= kept and leftovers(model_dir) == []
+        shutil.copytree(trained, model_dir)
+        (disk / "tmp").mkdir()
+        checkpoints = contents(model_dir / "checkpoints")
+        filler = fill(disk, leave=4_000_000)
+        # The logs go elsewhere: the line names the log, which holds the details.
+        failed = train_on(model_dir, sample_data, TRAINED_STEPS + 6, TMPDIR=str(disk / "tmp"),
+                          TACOTRON_LOG_DIR=str(tmp_path / "logs"))
+        line = assert_one_line(failed, 1, "tacotron-train: error:", str(model_dir / "checkpoints"),
+                               "ckpt-00000009.weights.h5", "No space left on device", "details: ")
+        assert pathlib.Path(line.rsplit("details: ", 1)[1].rstrip(")")).is_file(), line  # the log it names
+        assert leftovers(disk) == [] and contents(model_dir / "checkpoints") == checkpoints
 
-        # Rerun on the still-full disk: refused in one line before any step.
-        again = subprocess.run([*command, "--steps", "10000"], cwd=REPO, env=env(), capture_output=True, text=True,
-                               timeout=300)
-        assert again.returncode == 1 and "Traceback" not in again.stderr, again.stderr[-3000:]
-        assert "No space left on device" in last_line(again)
-        assert leftovers(model_dir) == []
-
-        # With room again, training resumes from the newest checkpoint.
-        newest = checkpoint_steps(model_dir)[-1]
+        # A rerun on a disk with no room at all refuses in one line, and leaves the checkpoints as they were.
         filler.unlink()
-        resumed = subprocess.run([*command, "--steps", str(newest + 1)], cwd=REPO, env=env(), capture_output=True,
-                                 text=True, timeout=300)
+        filler = fill(disk)
+        full = train_on(model_dir, sample_data, TRAINED_STEPS + 6, TMPDIR=str(disk / "tmp"))
+        assert_one_line(full, 1, "tacotron-train: error:", str(model_dir), "No space left on device")
+        assert leftovers(disk) == [] and contents(model_dir / "checkpoints") == checkpoints
+
+        # With room again, it resumes from the newest checkpoint and trains on.
+        filler.unlink()
+        resumed = train_on(model_dir, sample_data, TRAINED_STEPS + 3, TMPDIR=str(disk / "tmp"))
         assert resumed.returncode == 0, resumed.stderr[-3000:]
-        assert f"resuming from step {newest}" in resumed.stdout
+        assert f"resuming from step {TRAINED_STEPS}" in resumed.stdout
+        assert checkpoint_steps(model_dir) == [TRAINED_STEPS, TRAINED_STEPS + 3]
 
-        # A newest checkpoint cut short (a store or disk that lost its tail) is named and the one before it used.
-        weights = model_dir / "checkpoints" / f"ckpt-{newest + 1:08d}.weights.h5"
-        weights.write_bytes(weights.read_bytes()[:100_000])
-        again = subprocess.run([*command, "--steps", str(newest + 2)], cwd=REPO, env=env(), capture_output=True,
-                               text=True, timeout=300)
+        # A newest checkpoint cut short (a store or disk that lost its tail) is named and the one before it used;
+        # checkpoints rotate (the newest 2 kept), and a run already at its step count has nothing to do.
+        newest = model_dir / "checkpoints" / f"ckpt-{TRAINED_STEPS + 3:08d}.weights.h5"
+        newest.write_bytes(newest.read_bytes()[:100_000])
+        again = train_on(model_dir, sample_data, TRAINED_STEPS + 4)
         assert again.returncode == 0, again.stderr[-3000:]
-        assert f"checkpoint {weights} is unreadable" in again.stdout and f"resuming from step {newest}" in again.stdout
-        # Checkpoints rotate (the newest 2 kept), and a run already at its step count has nothing to do.
-        assert checkpoint_steps(model_dir)[-2:] == [newest + 1, newest + 2]
-        done = subprocess.run([*command, "--steps", str(newest + 2)], cwd=REPO, env=env(), capture_output=True,
-                              text=True, timeout=300)
-        assert done.returncode == 0 and f"already at step {newest + 2}" in done.stdout, done.stderr[-3000:]
+        assert f"checkpoint {newest} is unreadable" in again.stdout
+        assert f"resuming from step {TRAINED_STEPS}" in again.stdout
+        assert checkpoint_steps(model_dir) == [TRAINED_STEPS + 3, TRAINED_STEPS + 4]
+        done = train_on(model_dir, sample_data, TRAINED_STEPS + 4)
+        assert done.returncode == 0 and f"already at step {TRAINED_STEPS + 4}" in done.stdout, done.stderr[-3000:]
 
 
-def test_a_disk_that_fills_during_preprocessing_keeps_the_previous_output(tmp_path):
+def test_sigkill_and_sigterm_while_writing_lose_nothing(trained, sample_data, tmp_path):
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained, model_dir)
+    checkpoints = contents(model_dir / "checkpoints")
+
+    # SIGKILL while the marker of the next checkpoint is written: its weights are there, unmarked, and never loaded.
+    killed = train_on(model_dir, sample_data, TRAINED_STEPS + 6, at=("*ckpt-*.json", "KILL"))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert checkpoint_steps(model_dir) == [3, TRAINED_STEPS]
+    # SIGKILL while the next checkpoint's weights are written: its scratch file is left, the checkpoints are not
+    # touched.
+    killed = train_on(model_dir, sample_data, TRAINED_STEPS + 6, at=("*.weights.h5", "KILL"))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    scratch = [name for name in leftovers(model_dir) if name.endswith(".weights.h5")]
+    assert len(scratch) == 1, leftovers(model_dir)
+    assert contents(model_dir / "checkpoints").items() >= checkpoints.items()
+    assert checkpoint_steps(model_dir) == [3, TRAINED_STEPS]
+
+    # The rerun removes the scratch file, resumes from the newest checkpoint, and SIGTERM while it writes a
+    # checkpoint's marker ends it after one more clean checkpoint, with exit 143.
+    preempted = train_on(model_dir, sample_data, TRAINED_STEPS + 6, at=("*ckpt-*.json", "TERM"))
+    assert preempted.returncode == 143, preempted.stderr[-3000:]
+    assert f"removed {pathlib.Path(scratch[0]).name}" in preempted.stdout
+    assert f"resuming from step {TRAINED_STEPS}" in preempted.stdout
+    assert "SIGTERM: saved a checkpoint at step 10" in last_line(preempted)
+    assert leftovers(model_dir) == [] and checkpoint_steps(model_dir) == [9, 10]
+    # Every row the runs wrote is readable, a torn one excepted, and the last run's rows follow the earlier ones.
+    steps = [row["step"] for row in rows(model_dir) if "loss" in row]
+    assert steps == sorted(steps) and steps[-1] == 10, steps
+
+
+def test_preprocessing_keeps_the_previous_output_through_signals_and_a_disk_that_fills(tmp_path):
     from tests.conftest import first_clips
 
     (tmp_path / "corpus").mkdir()
     corpus = first_clips(8, tmp_path / "corpus")
     with small_disk(tmp_path / "disk", "8m") as disk:
         output = disk / "data"
-        command = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus), "--output", str(output)]
-        first = subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=600)
-        assert first.returncode == 0, first.stderr[-3000:]
-        before = {p.name: p.read_bytes() for p in output.iterdir() if p.is_file()}
+        arguments = ["pipelines.preprocess", "--corpus", str(corpus), "--output", str(output)]
+        logs = {"TACOTRON_LOG_DIR": str(tmp_path / "logs")}
 
-        # SIGKILL half-way through a rerun: the previous output stays as it was.
-        process = subprocess.Popen(command, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def preprocess(at: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
+            launcher = [sys.executable, "-m", "tests.fault_injection", *at] if at else [sys.executable, "-m"]
+            return subprocess.run([*launcher, *arguments], cwd=REPO, env=env(**logs), capture_output=True,
+                                  text=True, timeout=600)
+
+        first = preprocess()
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = contents(output)
+
+        # SIGTERM while a shard is written: exit 143, the staging folder removed, the previous output unchanged.
+        stopped = preprocess(at=("*.train.tfrecord.gz", "TERM"))
+        assert_one_line(stopped, 143, "stopped by SIGTERM")
+        assert contents(output) == before and leftovers(output) == []
+
+        # SIGKILL half-way through a rerun: the previous output stays as it was (its staging folder is left: a
+        # concurrent run could own it, so no later run removes it).
+        process = subprocess.Popen([sys.executable, "-m", *arguments], cwd=REPO, env=env(**logs),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 300
         while not list(output.glob(".staging-*/*")):
             assert process.poll() is None and time.time() < deadline
             time.sleep(0.1)
         process.kill()
         process.wait(timeout=60)
-        assert {p.name: p.read_bytes() for p in output.iterdir() if p.is_file()} == before
+        assert {name: data for name, data in contents(output).items() if not name.startswith(".staging")} == before
         for leftover in output.glob(".staging-*"):
-            subprocess.run(["rm", "-rf", str(leftover)], check=True)
+            shutil.rmtree(leftover)
 
-        fill(disk)
-        result = subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=600)
-        assert result.returncode == 1, result.stderr[-3000:]
-        assert "Traceback" not in result.stderr and "No space left on device" in last_line(result), result.stderr
-        assert {p.name: p.read_bytes() for p in output.iterdir() if p.is_file()} == before
-        assert not [p for p in output.iterdir() if p.name.startswith(".staging")]
+        # A disk that fills part-way through the job's writes: one line naming the file and the log, exit 1.
+        fill(disk, leave=200_000)
+        full = preprocess()
+        line = assert_one_line(full, 1, "No space left on device", str(output), "details: ")
+        assert "Error" not in line.split("details: ")[0], line  # the cause, not TensorFlow's or Beam's class names
+        assert contents(output) == before and leftovers(output) == []
 
 
 def test_a_truncated_data_shard_is_one_line_naming_the_file(sample_data, tmp_path):
-    import shutil
-
     data = tmp_path / "data"
     shutil.copytree(sample_data, data)
     (shard,) = data.glob("train-*.tfrecord.gz")

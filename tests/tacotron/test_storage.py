@@ -14,9 +14,9 @@ from tests.conftest import REPO
 
 def test_files_are_written_read_listed_and_removed(root):
     path = storage.join(root, "sub", "a.txt")
-    storage.write_text(path, "one")
-    storage.append_text(path, "\ntwo")
-    assert storage.read_text(path) == "one\ntwo"
+    storage.write_text(path, "one\n")
+    storage.append_text(path, "two\n")
+    assert storage.read_text(path) == "one\ntwo\n"
     assert storage.exists(path) and storage.isdir(storage.join(root, "sub"))
     storage.write_bytes(storage.join(root, "sub", "b.bin"), b"\0\1")
     assert storage.listdir(storage.join(root, "sub")) == ["a.txt", "b.bin"]

@@ -8,7 +8,7 @@ import json
 import sys
 
 from tacotron import storage
-from tacotron.cli import add_verbose, fail, framework_logs, gate
+from tacotron.cli import add_verbose, fail, framework_logs, gate, stops_on_sigterm
 
 PROG = "tacotron-evaluate"
 
@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: evaluated (and the gate passed, when asked); 1: the gate failed or storage failed; 2: bad input."""
     args = parse_args(argv)
-    with framework_logs(PROG, args.verbose):
+    with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG):
         return run(args)
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 
 from tacotron import storage
-from tacotron.cli import add_verbose, fail, framework_logs
+from tacotron.cli import add_verbose, fail, framework_logs, stops_on_sigterm
 
 PROG = "tacotron-export"
 
@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: exported; 1: storage failed; 2: bad input."""
     args = parse_args(argv)
-    with framework_logs(PROG, args.verbose):
+    with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG):
         return run(args)
 
 

@@ -8,7 +8,7 @@ import sys
 import warnings
 
 from tacotron import storage
-from tacotron.cli import add_verbose, fail, framework_logs
+from tacotron.cli import add_verbose, fail, framework_logs, stops_on_sigterm
 from tacotron.synthesize import SynthesisError
 
 PROG = "tacotron-synthesize"
@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: every WAV written; 1: storage failed; 2: bad input (nothing written)."""
     args = parse_args(argv)
-    with framework_logs(PROG, args.verbose):
+    with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG):
         return run(args)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from tacotron.cli import add_verbose, fail, framework_logs
+from tacotron.cli import add_verbose, fail, framework_logs, stops_on_sigterm
 
 PROG = "tacotron-train"
 
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0: trained; 1: training or storage failed (a retry may succeed); 2: bad input; 143: preempted."""
     args = parse_args(argv)
-    with framework_logs(PROG, args.verbose):
+    with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG):
         return run(args)
 
 
