@@ -297,6 +297,13 @@ def remove_scratch(folder: str) -> list[str]:
     return left
 
 
+def _discard(scratch: str) -> None:
+    """Remove a local scratch file after a failure, whatever its state: gone already, or never made (a read-only
+    disk); the failure being reported is the one that counts."""
+    with contextlib.suppress(OSError):
+        os.remove(scratch)
+
+
 def publish_file(local: str, path: str) -> None:
     """Move the finished local file `local` to `path` in one step; `local` is gone afterwards, also on failure."""
     try:
@@ -310,8 +317,7 @@ def publish_file(local: str, path: str) -> None:
         with _errors(path):
             fs.put_file(local, inner)
     finally:
-        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
-            os.remove(local)
+        _discard(local)
 
 
 def write_bytes(path: str, data: bytes) -> None:
@@ -324,8 +330,7 @@ def write_bytes(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
     except StorageError:
-        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
-            os.remove(scratch)
+        _discard(scratch)
         raise
     publish_file(scratch, path)
 
@@ -377,8 +382,7 @@ def copy_file(source: str, path: str) -> None:
             with _errors(path):  # reading a local file that exists hardly fails; writing it (a full disk) names path
                 shutil.copyfile(source, scratch)
     except StorageError:
-        with contextlib.suppress(OSError):  # gone already, or never made (a read-only disk)
-            os.remove(scratch)
+        _discard(scratch)
         raise
     publish_file(scratch, path)
 

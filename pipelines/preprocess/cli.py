@@ -32,6 +32,18 @@ class UsageError(Exception):
 
 
 PROG = "python -m pipelines.preprocess"
+# A flag for each field of ClipChecks, which holds its default (the job builds its ClipChecks from these flags).
+CHECK_FLAGS = {
+    "max_seconds": "reject clips longer than this after trimming silence",
+    "min_speech_dbfs": "reject clips whose speech level (95th percentile of frame RMS) is lower (silent)",
+    "min_chars_per_second": "reject clips spoken slower than this (implausible_rate)",
+    "max_chars_per_second": "reject clips spoken faster than this (implausible_rate)",
+    "rate_outlier_k": "also reject rates this many robust standard deviations from the corpus median",
+    "max_clipped_fraction": "reject clips with more of their samples in runs at full scale (clipped)",
+    "min_sound_seconds": "reject clips whose longest sound is shorter: clicks or pops, no syllable (clicks)",
+    "min_spectral_flatness": "reject clips whose spectrum is flatter than this nowhere: hum, tones, beeps (tonal)",
+    "min_spectral_change_db": "reject clips whose spectral shape changes less: steady noise (steady_signal)",
+}
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -51,24 +63,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--output", required=True, help="folder for TFRecords, TFT output and reports")
     parser.add_argument("--eval_fraction", type=float, default=0.05, help="share of ids in the eval split")
     checks = ClipChecks()
-    parser.add_argument("--max_seconds", type=float, default=checks.max_seconds,
-                        help="reject clips longer than this after trimming silence")
-    parser.add_argument("--min_speech_dbfs", type=float, default=checks.min_speech_dbfs,
-                        help="reject clips whose speech level (95th percentile of frame RMS) is lower (silent)")
-    parser.add_argument("--min_chars_per_second", type=float, default=checks.min_chars_per_second,
-                        help="reject clips spoken slower than this (implausible_rate)")
-    parser.add_argument("--max_chars_per_second", type=float, default=checks.max_chars_per_second,
-                        help="reject clips spoken faster than this (implausible_rate)")
-    parser.add_argument("--rate_outlier_k", type=float, default=checks.rate_outlier_k,
-                        help="also reject rates this many robust standard deviations from the corpus median")
-    parser.add_argument("--max_clipped_fraction", type=float, default=checks.max_clipped_fraction,
-                        help="reject clips with more of their samples in runs at full scale (clipped)")
-    parser.add_argument("--min_sound_seconds", type=float, default=checks.min_sound_seconds,
-                        help="reject clips whose longest sound is shorter: clicks or pops, no syllable (clicks)")
-    parser.add_argument("--min_spectral_flatness", type=float, default=checks.min_spectral_flatness,
-                        help="reject clips whose spectrum is flatter than this nowhere: hum, tones, beeps (tonal)")
-    parser.add_argument("--min_spectral_change_db", type=float, default=checks.min_spectral_change_db,
-                        help="reject clips whose spectral shape changes less: steady noise (steady_signal)")
+    for name, help_text in CHECK_FLAGS.items():
+        parser.add_argument(f"--{name}", type=float, default=getattr(checks, name), help=help_text)
     add_verbose(parser)
     args, beam_args = parser.parse_known_args(argv)
     if not args.max_seconds > 0:

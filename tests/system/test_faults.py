@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO, shared_folder
-from tests.disks import contents, fill, leftovers, small_disk
+from tests.disks import contents, fill, leftovers, read_only, small_disk
 from tests.training import SMALL, TRAIN, checkpoint_steps, env, rows
 
 # Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
@@ -42,12 +42,12 @@ def last_line(result) -> str:
 
 
 def train_on(model_dir: pathlib.Path, data: pathlib.Path, steps: int, *, at: tuple[str, str] | None = None,
-             **extra: str) -> subprocess.CompletedProcess:
+             timeout: int = 600, **extra: str) -> subprocess.CompletedProcess:
     """tacotron-train on from `model_dir` to `steps`; with `at` = (file name pattern, signal name), that signal is
     sent at the moment the first matching file is being written (tests.fault_injection)."""
     launcher = [sys.executable, "-m", "tests.fault_injection", *at, "tacotron.cli.train"] if at else TRAIN
     return subprocess.run([*launcher, "--data", str(data), "--model_dir", str(model_dir), *SMALL, "--steps",
-                           str(steps)], cwd=REPO, env=env(**extra), capture_output=True, text=True, timeout=600)
+                           str(steps)], cwd=REPO, env=env(**extra), capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_line(result, code: int, *words: str) -> str:
@@ -173,9 +173,7 @@ def test_a_truncated_data_shard_is_one_line_naming_the_file(sample_data, tmp_pat
     shutil.copytree(sample_data, data)
     (shard,) = data.glob("train-*.tfrecord.gz")
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    result = subprocess.run([sys.executable, "-m", "tacotron.cli.train", "--data", str(data), "--model_dir",
-                             str(tmp_path / "model"), *SMALL, "--steps", "2"], cwd=REPO, env=env(),
-                            capture_output=True, text=True, timeout=300)
+    result = train_on(tmp_path / "model", data, 2, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     line = last_line(result)
     assert shard.name in line and len(line) < 300, line
@@ -184,9 +182,7 @@ def test_a_truncated_data_shard_is_one_line_naming_the_file(sample_data, tmp_pat
 def test_a_read_only_model_dir_is_one_line_before_anything_runs(sample_data, tmp_path):
     with small_disk(tmp_path / "disk", "4m") as disk:
         (disk / "model").mkdir()
-        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
-        result = subprocess.run([sys.executable, "-m", "tacotron.cli.train", "--data", str(sample_data), "--model_dir",
-                                 str(disk / "model"), *SMALL, "--steps", "2"], cwd=REPO, env=env(),
-                                capture_output=True, text=True, timeout=300)
+        read_only(disk)
+        result = train_on(disk / "model", sample_data, 2, timeout=300)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
         assert "not writable" in last_line(result) and str(disk / "model") in last_line(result)

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -73,14 +72,12 @@ def write_output_folder(model_dir: pathlib.Path) -> None:
 
 def publish_export(model_dir: pathlib.Path) -> None:
     """What tacotron-export and the push to the serving folder do: a finished local folder published in place."""
-    local = pathlib.Path(tempfile.mkdtemp(prefix="export-"))
-    (local / "variables").mkdir()
-    (local / "variables" / "variables.data").write_bytes(os.urandom(2_000_000))
-    (local / "saved_model.pb").write_bytes(b"new")
-    try:
-        storage.publish_folder(str(local), str(model_dir / "export"))
-    finally:
-        shutil.rmtree(local)
+    with tempfile.TemporaryDirectory(prefix="export-") as built:
+        local = pathlib.Path(built)
+        (local / "variables").mkdir()
+        (local / "variables" / "variables.data").write_bytes(os.urandom(2_000_000))
+        (local / "saved_model.pb").write_bytes(b"new")
+        storage.publish_folder(built, str(model_dir / "export"))
 
 
 def earlier_run(model_dir: pathlib.Path, model: keras.Model) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from tacotron import storage
 from tests.conftest import REPO
+from tests.disks import small_disk
 
 
 def test_files_are_written_read_listed_and_removed(root):
@@ -95,12 +96,7 @@ def test_missing_credentials_are_one_line(object_store):
 
 
 def test_a_full_disk_is_one_line_and_leaves_the_old_file(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("needs root to mount a small tmpfs")
-    try:
+    with small_disk(tmp_path / "small", "64k") as mount:
         path = str(mount / "metrics.json")
         storage.write_text(path, "old")
         with pytest.raises(storage.StorageError, match="No space left on device") as error:
@@ -108,5 +104,3 @@ def test_a_full_disk_is_one_line_and_leaves_the_old_file(tmp_path):
         assert str(error.value).startswith(path)
         assert storage.read_text(path) == "old"
         assert os.listdir(mount) == ["metrics.json"]  # the scratch file is gone
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
