@@ -200,7 +200,7 @@ class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
 
     def __init__(
         self,
-        model_dir: str,
+        model_dir: str | None,
         steps: StepCounter,
         total_steps: int,
         every: int,
@@ -219,7 +219,7 @@ class MetricsLogger(_ReadsSteps, keras.callbacks.Callback):
         self.threshold = alignment_threshold
         self.guard = guard
         self.writer = writer
-        aligned = training_log.read(model_dir).first(training_log.ALIGNED)
+        aligned = training_log.read(model_dir).first(training_log.ALIGNED) if model_dir is not None else None
         self.aligned_at = aligned and int(aligned["step"])
         self.examples = 0
         self.side_seconds = 0.0  # this interval's evaluation and sample time
@@ -388,14 +388,20 @@ class SampleWriter(_ReadsSteps, keras.callbacks.Callback):
             self.logger.side_work(time.time() - start)
 
     def _write_samples(self):
+        # Every process of a JAX cluster computes the samples (the model runs as one program over all their devices);
+        # the one with a writer writes them.
         out = self.model(self.batch, training=False)
         alignments = np.asarray(keras.ops.convert_to_numpy(out["alignments"][0]))  # [T_dec, T_in]
         mel = np.asarray(keras.ops.convert_to_numpy(out["mel"][0]))  # [T_out, num_mels]
         target = np.asarray(keras.ops.convert_to_numpy(self.batch["mel"][0]))
-        self.writer.image(self.step, "alignment", to_image(alignments.T))
-        self.writer.image(self.step, "mel_predicted_vs_target", to_image(np.concatenate([mel, target], axis=1).T))
+        wav = None
         if self.audio_every and self.step % self.audio_every == 0:
             wav, length = vocoder.waveforms(out["linear"][:1], self.batch["n_frames"][:1], self.linear_mean,
                                             self.linear_std, self.audio_config)
             wav = np.asarray(keras.ops.convert_to_numpy(wav[0]))[: int(keras.ops.convert_to_numpy(length[0]))]
+        if self.writer is None:
+            return
+        self.writer.image(self.step, "alignment", to_image(alignments.T))
+        self.writer.image(self.step, "mel_predicted_vs_target", to_image(np.concatenate([mel, target], axis=1).T))
+        if wav is not None:
             self.writer.audio(self.step, "griffin_lim", wav, self.audio_config.sample_rate)

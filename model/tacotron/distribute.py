@@ -1,5 +1,5 @@
-"""Where training runs: the devices and workers of this process (a TensorFlow strategy or JAX's data parallelism),
-how a batch splits across them, and the replica context a step runs in."""
+"""Where training runs: the devices and workers of this process (a TensorFlow strategy or JAX's data parallelism,
+over the processes of a JAX cluster too), how a batch splits across them, and the replica context a step runs in."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ class DistributionError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Distribution:
-    """Where this process trains: a TensorFlow strategy (None on JAX), the replica count and this task's index."""
+    """Where this process trains: a TensorFlow strategy (None on JAX), the replica count, this task's index and the
+    number of JAX processes that run every step together."""
 
     strategy: Any
     replicas: int
     task_index: int
+    processes: int = 1
 
     @property
     def is_chief(self) -> bool:
@@ -45,7 +47,7 @@ def micro_batch_size(batch_size: int, accumulation_steps: int) -> int:
 def distribution_setup(global_batch: int, accumulation_steps: int = 1) -> Distribution:
     """The devices and workers this process trains on; DistributionError if a micro-batch (the batch per update split
     into `accumulation_steps`) cannot be split across the replicas."""
-    strategy, replicas, task_index = None, 1, 0
+    strategy, replicas, task_index, processes = None, 1, 0, 1
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -76,16 +78,19 @@ def distribution_setup(global_batch: int, accumulation_steps: int = 1) -> Distri
         import jax
 
         if jax.device_count() > 1:
+            # Over several processes (join_cluster) too: Keras then feeds each process its slice of every global
+            # batch (DataParallel's dataset sharding), so the batches are those of one process.
             keras.distribution.set_distribution(keras.distribution.DataParallel())
         replicas = jax.device_count()
         task_index = jax.process_index()
+        processes = jax.process_count()
     micro_batch = global_batch // accumulation_steps
     if micro_batch % replicas:
         what = f"batch size {global_batch}"
         if accumulation_steps > 1:
             what = f"micro-batch {micro_batch} (batch size {global_batch} / {accumulation_steps} accumulation steps)"
         raise DistributionError(f"{what} does not divide across {replicas} replicas")
-    return Distribution(strategy, replicas, task_index)
+    return Distribution(strategy, replicas, task_index, processes)
 
 
 def replicas_in_sync():

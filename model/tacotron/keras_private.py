@@ -113,6 +113,13 @@ def weights_file_bytes(model: keras.Model) -> bytes:
 
     buffer = io.BytesIO()
     store = saving_lib.H5IOStore(buffer, mode="w")
-    saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
+    # The state walk builds a throwaway optimizer; under a distribution over the processes of a JAX cluster, its
+    # variables would be placed by a collective that only this process (the one that writes) joins, and wait forever.
+    distribution = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
+    finally:
+        keras.distribution.set_distribution(distribution)
     store.close()
     return buffer.getvalue()

@@ -24,6 +24,7 @@ from tacotron.callbacks import (
     StepCounter,
     TrainingError,
 )
+from tacotron.cluster import agree_on
 from tacotron.config import Configs, TrainConfig
 from tacotron.distribute import Distribution, distribution_setup, micro_batch_size
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
@@ -102,9 +103,13 @@ def _train(data_dir: str, model_dir: str, configs: Configs, total_steps: int, in
     model = build_model(configs, data.info.vocab_size, schedule, distribution)
     with distribution.scope():
         start_step = restore_latest(model, model_dir)
+        if distribution.processes > 1:
+            agree_on(start_step, "the step to resume from")
         # Before model_dir is created: a model of another architecture is refused with nothing written.
-        initialized_from = warm_start.initialize(model, warm_source, model_dir, data.info.vocabulary, start_step)
-    write_run_files(data_dir, model_dir, configs)
+        initialized_from = warm_start.initialize(model, warm_source, model_dir, data.info.vocabulary, start_step,
+                                                 record=distribution.is_chief)
+    if distribution.is_chief:
+        write_run_files(data_dir, model_dir, configs)
     summary = {"start_step": start_step, "steps": total_steps, "padding_fraction": data.padding_fraction,
                "peak_learning_rate": peak_lr, "backend": _backend(), "replicas": distribution.replicas,
                "initialized_from": initialized_from and initialized_from["init_from"]}
@@ -245,8 +250,9 @@ class TrainingCallbacks:
 def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, start_step: int, total_steps: int,
                    distribution: Distribution, held_lease: lease.Lease | None) -> TrainingCallbacks:
     """Checkpoints, the non-finite guard, metrics.jsonl and TensorBoard, samples and the free-running evaluation.
-    Only the chief writes checkpoints, TensorBoard and model_dir/metrics.jsonl (shared storage, one writer); the
-    other workers log to model_dir/worker-N."""
+    Only the chief writes checkpoints, TensorBoard and model_dir/metrics.jsonl (shared storage, one writer). The
+    other TensorFlow workers log to model_dir/worker-N; the other processes of a JAX cluster write nothing, and run
+    the samples and the evaluation with the chief (the model runs as one program over all their devices)."""
     from tacotron import dataset
 
     cfg, audio_config = configs.train, configs.audio
@@ -254,18 +260,23 @@ def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, 
     checkpointer = Checkpointer(model_dir, steps, cfg.checkpoint_every, cfg.keep_checkpoints,
                                 {"data_seed": _data_seed(cfg, start_step)}, held_lease)
     guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
-    log_dir = model_dir if distribution.is_chief else storage.join(model_dir, f"worker-{distribution.task_index}")
-    storage.makedirs(log_dir)
+    jax_cluster = distribution.processes > 1
+    log_dir = model_dir if distribution.is_chief else None if jax_cluster else storage.join(
+        model_dir, f"worker-{distribution.task_index}")
+    if log_dir is not None:
+        storage.makedirs(log_dir)
     writer = TensorBoardWriter(storage.join(model_dir, "tensorboard")) if distribution.is_chief else None
     logger = MetricsLogger(log_dir, steps, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold,
                            guard, writer)
     callbacks = [steps, guard, logger]
     if distribution.is_chief:
+        callbacks.append(checkpointer)
+    if distribution.is_chief or jax_cluster:
         info = data.info
         split = "eval" if len(info.n_frames["eval"]) else "train"
         sample = next(iter(dataset.make_dataset(info, split, 1, data.buckets, audio_config, shuffle_buffer=0)))
-        callbacks += [checkpointer, SampleWriter(sample, writer, steps, cfg.image_every, cfg.audio_every,
-                                                 info.linear_mean, info.linear_std, audio_config, logger)]
+        callbacks.append(SampleWriter(sample, writer, steps, cfg.image_every, cfg.audio_every, info.linear_mean,
+                                      info.linear_std, audio_config, logger))
         if cfg.evaluate_every:
             callbacks.append(quality_evaluator(model, data, configs, logger, steps))
     return TrainingCallbacks(callbacks, logger, guard, checkpointer)

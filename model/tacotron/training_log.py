@@ -23,10 +23,11 @@ def path_in(model_dir: str) -> str:
 
 
 class Writer:
-    """Appends rows to one training log (model_dir's, or a worker's own folder)."""
+    """Appends rows to one training log (model_dir's, or a worker's own folder); to none for folder None (a process of
+    a JAX cluster other than the first, which logs the run)."""
 
-    def __init__(self, folder: str):
-        self.path = path_in(folder)
+    def __init__(self, folder: str | None):
+        self.path = path_in(folder) if folder is not None else None
 
     def training(self, row: dict) -> None:
         self._append({k: v for k, v in row.items() if k != EVENT})
@@ -45,6 +46,8 @@ class Writer:
         self._append({EVENT: END, "step": step, "weights_checksum": weights_checksum})
 
     def _append(self, row: dict) -> None:
+        if self.path is None:
+            return
         storage.append_text(self.path, json.dumps(row) + "\n")
 
 

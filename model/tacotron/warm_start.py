@@ -178,17 +178,19 @@ def first_mismatch(checkpoint: dict, model: dict) -> str | None:
 
 
 def initialize(
-    model: keras.Model, source: Source | None, model_dir: str, vocabulary: Sequence[str], start_step: int
+    model: keras.Model, source: Source | None, model_dir: str, vocabulary: Sequence[str], start_step: int,
+    record: bool = True,
 ) -> dict | None:
     """Give a built, compiled `model` (restored to `start_step` from model_dir) the weights of `source`.
 
     Only a run starting at step 0 is initialized; a resumed one keeps its own weights. The optimizer state and the
     step counter stay fresh. Embedding rows of characters both vocabularies share are copied; new characters keep
-    their fresh initialization. Writes model_dir/warm_start.json, and nothing at all before the checks pass.
-    Returns what model_dir was initialized from (None when it was not).
+    their fresh initialization. Writes model_dir/warm_start.json (unless not `record`: a process of a cluster that
+    does not write model_dir), and nothing at all before the checks pass. Returns what model_dir was initialized
+    from (None when it was not).
     """
     if start_step or source is None:
-        if not start_step:
+        if not start_step and record:
             # A run that starts over without --init_from is not warm-started, whatever an earlier attempt was.
             storage.remove(storage.join(model_dir, RECORD_FILE))
         return read_record(model_dir)
@@ -215,7 +217,7 @@ def initialize(
         path = os.path.join(tmp, "merged" + WEIGHTS_SUFFIX)
         storage.write_bytes(path, merged.getvalue())
         model.load_weights(path)  # Keras loads weights from a path only
-    record = {
+    written = {
         "init_from": source.checkpoint,
         "source_step": source.step,
         "shared_characters": len(pairs) - 2,
@@ -223,7 +225,8 @@ def initialize(
         "dropped_characters": dropped,
         "time": time.time(),
     }
-    storage.write_text(storage.join(model_dir, RECORD_FILE), json.dumps(record))
+    if record:
+        storage.write_text(storage.join(model_dir, RECORD_FILE), json.dumps(written))
     shown = ", ".join(repr(c) for c in new_chars[:20]) + (" ..." if len(new_chars) > 20 else "")
     at = f" (step {source.step})" if source.step is not None else ""
     print(
@@ -233,5 +236,5 @@ def initialize(
         + (f", {len(dropped)} of the old vocabulary unused" if dropped else ""),
         flush=True,
     )
-    return record
+    return written
 

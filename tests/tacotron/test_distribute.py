@@ -18,11 +18,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from tacotron import training_log
+from tacotron import cluster, training_log
 from tests.conftest import REPO
 from tests.training import SMALL, TRAIN, checkpoint_steps
 from tests.training import env as training_env
@@ -420,3 +421,50 @@ def test_two_workers_train_in_sync(sample_data, tmp_path):
     assert chief["step"] == other["step"] == 4
     assert chief["weights_checksum"] == pytest.approx(other["weights_checksum"], rel=1e-6)
     assert checkpoint_steps(model_dir) == [3, 4] and not (model_dir / "worker-1" / "checkpoints").exists()
+
+
+def start_cluster(data: pathlib.Path, model_dir: pathlib.Path, *args: str) -> list[subprocess.Popen]:
+    """Two tacotron-train processes forming one JAX cluster on loopback, given the variables Kubeflow Trainer's JAX
+    runtime gives each pod."""
+    (port,) = free_ports(1)
+    command = [*train_command("jax", 1, "--data", str(data), "--model_dir", str(model_dir), *ARGS, *args)]
+    return [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**env("jax"), "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
+                                  "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(i)}) for i in range(2)]
+
+
+def test_two_processes_train_as_one_and_survive_losing_one(runs, equal_length_data, tmp_path):
+    # The "jax" run's 4 updates, on two processes of one device each, continued to 8 updates: the first 4 are in the
+    # warmup, which does not depend on the run's length. Measured: the same losses to 5 decimals as one process.
+    model_dir = tmp_path / "cluster"
+    longer = ["--gin_param", "TrainConfig.checkpoint_every = 4", "--steps", "8"]
+    first, second = start_cluster(equal_length_data, model_dir, *longer)
+    marker = model_dir / "checkpoints" / "ckpt-00000004.json"
+    deadline = time.monotonic() + 600
+    while not marker.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), first.communicate()[1][-3000:]
+    # SIGKILL of one process (its supervisor, which takes its training process along): the other ends within the
+    # heartbeat timeout, in one line.
+    second.kill()
+    killed_at = time.monotonic()
+    _, stderr = first.communicate(timeout=120)
+    survived_s = time.monotonic() - killed_at
+    second.communicate()
+    assert first.returncode == 1 and survived_s < cluster.HEARTBEAT_TIMEOUT_S + 30, (survived_s, stderr[-3000:])
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("tacotron-train: error: process 0 of 2") and "details: " in line, line
+
+    rows_one = logged(finished(runs, "jax"))
+    rows_two = logged(model_dir)
+    np.testing.assert_allclose([r["loss"] for r in rows_two[:3]], [r["loss"] for r in rows_one], rtol=1e-5)
+    assert not (model_dir / "worker-1").exists()  # only process 0 writes
+
+    # Both again: each resumes from the step process 0 saved last, and they finish the run together.
+    processes = start_cluster(equal_length_data, model_dir, *longer)
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for p, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, stderr[-3000:]
+        assert json.loads(stdout.strip().splitlines()[-1])["start_step"] == 4
+        assert json.loads(stdout.strip().splitlines()[-1])["final_step"] == 8
+    assert checkpoint_steps(model_dir)[-1] == 8

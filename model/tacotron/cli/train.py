@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import TYPE_CHECKING
 
-from tacotron.cli import add_verbose, fail, framework_logs, stops_on_sigterm
+from tacotron.cli import add_verbose, fail, framework_log, framework_logs, stops_on_sigterm
+
+if TYPE_CHECKING:
+    from tacotron.cluster import Cluster
 
 PROG = "tacotron-train"
 
@@ -25,24 +30,57 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "architecture; its weights only, the step and optimizer start fresh, embedding rows are matched by character. "
         "Ignored when --model_dir has checkpoints of its own: a resumed run resumes its own progress",
     )
+    parser.add_argument(
+        "--join_timeout", type=int, default=300,
+        help="in a JAX cluster (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID set, as Kubeflow Trainer's "
+        "JAX runtime sets them): seconds to wait for the coordinator and every other process (default: 300)",
+    )
     add_verbose(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit 0: trained; 1: training or storage failed (a retry may succeed); 2: bad input; 143: preempted."""
+    """Exit 0: trained; 1: training or storage failed, or the cluster did (a retry may succeed); 2: bad input;
+    143: preempted."""
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    from tacotron.cli import supervise
+    from tacotron.cluster import ClusterSettingError, cluster_from
+
+    try:
+        cluster = cluster_from(os.environ)
+    except ClusterSettingError as e:
+        return fail(PROG, e, 2)
+    if cluster is not None and not supervise.is_member():
+        log = None if args.verbose else framework_log(PROG)
+        return supervise.supervise(PROG, "tacotron.cli.train", argv, cluster, log)
     with framework_logs(PROG, args.verbose), stops_on_sigterm(PROG):
-        return run(args)
+        code = run(args, cluster)
+    if cluster is not None and code != 0:
+        # The JAX runtime's exit waits for every other process to exit too, which a failed cluster never does.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cluster: Cluster | None = None) -> int:
     from tacotron.config import ConfigError, parse_gin
 
     try:
         configs = parse_gin(args.gin_file or ["base_8khz"], args.gin_param)
     except ConfigError as e:
         return fail(PROG, e, 2)
+    from tacotron.cluster import ClusterError, join_cluster
+
+    if cluster is not None:
+        try:
+            join_cluster(cluster, args.join_timeout)
+        except ClusterError as e:
+            return fail(PROG, e, 1)
+        from tacotron.cli import supervise
+
+        supervise.report_joined()
     from tacotron.callbacks import TrainingError
     from tacotron.distribute import DistributionError
     from tacotron.lease import LeaseHeld
@@ -54,11 +92,17 @@ def run(args: argparse.Namespace) -> int:
         summary = train(args.data, args.model_dir, configs, args.steps, args.init_from)
     except (SetupError, DistributionError, WarmStartError, LeaseHeld) as e:
         return fail(PROG, e, 2)
-    except (TrainingError, StorageError) as e:
+    except (TrainingError, StorageError, ClusterError) as e:
         return fail(PROG, e, 1)
     except Preempted as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 143
+    except Exception as e:
+        if cluster is None:
+            raise
+        # A peer lost in the middle of a step fails that step's collective here (gloo's "Connection closed by peer").
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return fail(PROG, f"{cluster}: training stopped: {cause}", 1, raised=e)
     print(json.dumps(summary), flush=True)
     return 0
 
