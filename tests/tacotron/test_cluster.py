@@ -5,6 +5,8 @@ test_distribute.py."""
 from __future__ import annotations
 
 import os
+import pathlib
+import socket
 import subprocess
 import time
 
@@ -94,8 +96,6 @@ def test_a_bad_cluster_description_stops_before_anything_starts(tmp_path):
 @pytest.mark.slow
 def test_an_unreachable_coordinator_is_one_line_and_writes_nothing(sample_data, tmp_path):
     # Process 1 of 2 whose coordinator never answers (a wrong process count reads the same: the others never come).
-    import socket
-
     with socket.socket() as closed:
         closed.bind(("localhost", 0))
         port = closed.getsockname()[1]
@@ -112,3 +112,33 @@ def test_an_unreachable_coordinator_is_one_line_and_writes_nothing(sample_data, 
     assert time.monotonic() - started < 120
     assert not (tmp_path / "model").exists()
 
+
+
+@pytest.mark.slow
+def test_processes_of_different_builds_stop_in_one_line_and_write_nothing(sample_data, tmp_path):
+    # Process 1 runs a copy of the tacotron package with one line changed, as a node with another image would.
+    import shutil
+
+    import tacotron
+
+    other = tmp_path / "other_build"
+    shutil.copytree(pathlib.Path(tacotron.__file__).parent, other / "tacotron")
+    with open(other / "tacotron" / "__init__.py", "a") as f:
+        f.write("# another build\n")
+    with socket.socket() as free:
+        free.bind(("localhost", 0))
+        port = free.getsockname()[1]
+    command = [*TRAIN, "--data", str(sample_data), "--model_dir", str(tmp_path / "model"), *SMALL,
+               "--join_timeout", "120"]
+    processes = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=training_env(KERAS_BACKEND="jax", TACOTRON_LOG_DIR=str(tmp_path / f"logs{i}"),
+                                                   **({"PYTHONPATH": str(other)} if i else {}),
+                                                   **described(f"localhost:{port}", "2", str(i))))
+                 for i in range(2)]
+    for i, process in enumerate(processes):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 1, stderr[-3000:]
+        (line,) = stderr.strip().splitlines()
+        assert line.startswith(f"tacotron-train: error: process {i} of 2 (coordinator localhost:{port}): processes "
+                               "[1] run a different build than process 0"), line
+    assert not (tmp_path / "model").exists()
