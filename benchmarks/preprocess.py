@@ -7,9 +7,11 @@ timed as a whole process (imports included), as a user would run it. The loop wr
 TFRecordWriter (zlib); the job with its own ISA-L sink (pipelines/preprocess/tfrecord_sink.py).
 
     python benchmarks/preprocess.py [--clips 4000] [--small_clips 400]
+    python benchmarks/preprocess.py --dask --clips 400
 
 The two corpus sizes split each side's time into a fixed cost and a cost per clip; results/preprocess.json projects
-both onto an LJSpeech-sized and a 500-hour corpus.
+both onto an LJSpeech-sized and a 500-hour corpus. `--dask` instead times the job on Beam's DaskRunner against a local
+Dask cluster of 2 worker processes beside DirectRunner's 1 worker, on one corpus (results/preprocess_dask.json).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import sys
 import tempfile
 import time
 
-from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
+from machine import append_row  # benchmarks/ is on sys.path when a script runs
+from machine import describe as describe_machine
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample_corpus"
@@ -111,11 +114,16 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
     return len(kept)
 
 
-def timed(command: list[str]) -> float:
+def attempt(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall seconds of `command` as a whole process, and how it ended."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    return time.perf_counter() - start, result
+
+
+def timed(command: list[str]) -> float:
+    elapsed, result = attempt(command)
     if result.returncode != 0:
         sys.exit(f"benchmark step failed: {' '.join(command)}\n{result.stderr[-2000:]}")
     return elapsed
@@ -138,6 +146,51 @@ def time_sides(corpus: pathlib.Path, work: pathlib.Path) -> dict[str, float]:
         "beam_2_workers": timed([*job, "--output", str(work / "beam2"), "--direct_running_mode", "multi_processing",
                                  "--direct_num_workers", "2"]),
     }
+
+
+def time_dask(corpus: pathlib.Path, work: pathlib.Path) -> dict:
+    """The job on DirectRunner's 1 worker, then on Beam's DaskRunner against a local cluster of 2 worker processes of
+    1 thread each (the cluster's start not counted): wall seconds each, or the job's error line where it did not
+    run."""
+    from distributed import LocalCluster
+
+    job = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus)]
+    outcome = {"beam_1_worker": {"seconds": timed([*job, "--output", str(work / "beam1")]), "error": None}}
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address="127.0.0.1:0") as cluster:
+        elapsed, result = attempt([*job, "--output", str(work / "dask2"), "--runner", "DaskRunner",
+                                   "--dask_client_address", cluster.scheduler_address])
+    outcome["beam_dask_2_workers"] = {"seconds": elapsed, "error": None} if result.returncode == 0 else {
+        "seconds": None, "seconds_to_exit": elapsed, "exit_code": result.returncode,
+        "error": (result.stderr.strip().splitlines() or [""])[-1]}
+    return outcome
+
+
+def dask_mode(clips: int) -> None:
+    """Beam's DaskRunner (2 workers) beside DirectRunner's 1 worker on one corpus: results/preprocess_dask.json and a
+    row of docs/BENCHMARKS.md."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bench-preprocess-dask-"))
+    # Other work on the machine slows both sides: the row says how busy it was.
+    load = os.getloadavg()[0]
+    try:
+        outcome = time_dask(make_corpus(work / "corpus", clips), work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    direct, dask = outcome["beam_1_worker"], outcome["beam_dask_2_workers"]
+    met = dask["seconds"] is not None and dask["seconds"] < direct["seconds"]
+    result = {"benchmark": "preprocess_dask", "date": datetime.date.today().isoformat(),
+              "machine": describe_machine(), "load_at_start": load, "clips": clips, **outcome, "goal_met": met}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "preprocess_dask.json").write_text(json.dumps(result, indent=2) + "\n")
+    dask_text = (f"{dask['seconds']:.1f} s ({clips / dask['seconds']:.1f} clips/s)" if dask["seconds"] is not None
+                 else f"did not run (exit {dask['exit_code']} after {dask['seconds_to_exit']:.1f} s: "
+                      f"\"{dask['error']}\")")
+    append_row(result["date"], "preprocess on Dask", f"{result['machine']}; 1-min load {load:.1f} at start",
+               f"{clips} clips: Beam DirectRunner 1 worker {direct['seconds']:.1f} s "
+               f"({clips / direct['seconds']:.1f} clips/s); Beam DaskRunner, local cluster of 2 worker processes x "
+               f"1 thread: {dask_text}; goal (Dask 2 workers faster than DirectRunner 1 worker): "
+               f"{'met' if met else 'NOT met'}",
+               f"python benchmarks/preprocess.py --dask --clips {clips}")
+    print(json.dumps(result, indent=2))
 
 
 def costs(small: int, small_s: dict, large: int, large_s: dict) -> dict:
@@ -165,10 +218,16 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4000)
     parser.add_argument("--small_clips", type=int, default=400,
                         help="a second, smaller corpus: fixed and per-clip costs come from the two sizes")
+    parser.add_argument("--dask", action="store_true",
+                        help="time the job on Beam's DaskRunner (local cluster, 2 workers) beside DirectRunner's 1 "
+                             "worker on --clips clips instead")
     parser.add_argument("--plain_loop", nargs=2, metavar=("CORPUS", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_loop:
         print(plain_loop(pathlib.Path(args.plain_loop[0]), pathlib.Path(args.plain_loop[1])))
+        return
+    if args.dask:
+        dask_mode(args.clips)
         return
     if not 0 < args.small_clips < args.clips:
         parser.error("need 0 < --small_clips < --clips")

@@ -21,7 +21,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.preprocess import layouts
+from pipelines.preprocess import layouts, runners
 from pipelines.preprocess.clip_checks import ClipChecks
 from tacotron import storage
 from tacotron.cli import SIGTERM_EXIT, add_verbose, fail, framework_logs, stops_on_sigterm
@@ -86,6 +86,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
     options = PipelineOptions(beam_args)
+    try:
+        runners.check_runner(options)
+    except runners.RunnerError as e:
+        raise UsageError(str(e)) from None
     # Beam would log and drop unknown flags; we name them in our one-line error instead.
     logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
     known = options.get_all_options()
