@@ -210,6 +210,8 @@ MIRRORED = {"tests/tacotron": LIBRARY, "tests/pipelines": REPO / "pipelines", "t
 TESTED_AS_A_WHOLE = {"tests/pipelines/preprocess/test_job.py": "the Beam job, run as users run it",
                      "tests/pipelines/kubeflow/test_run_local.py": "the whole pipeline through kfp.local",
                      "tests/pipelines/kubeflow/test_remote.py": "cli.py's submit and schedule against a fake API",
+                     "tests/pipelines/kubeflow/test_trainjob.py": "components/trainjob.py through the train step's "
+                                                                  "multi-node path, against a fake Kubernetes API",
                      "tests/data/test_sample_corpus.py": "the bundled corpus, not a module"}
 
 

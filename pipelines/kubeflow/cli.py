@@ -39,8 +39,9 @@ def pipeline_parameters(pipeline) -> dict[str, str]:
     return {name: spec.type for name, spec in inputs.items()}
 
 
-# Parameters whose value must be one of a few names; checked before anything runs.
+# Parameters whose value must be one of a few names, or at least some number; checked before anything runs.
 PARAM_CHOICES = {"train_backend": ("jax", "tensorflow")}
+PARAM_MINIMUM = {"train_nodes": 1}
 
 
 def parse_params(pairs: Sequence[str], pipeline) -> dict:
@@ -68,6 +69,8 @@ def parse_params(pairs: Sequence[str], pipeline) -> dict:
             raise UsageError(f"--param {name}={value!r}: not a valid {kind.lower()}") from None
         if name in PARAM_CHOICES and value not in PARAM_CHOICES[name]:
             raise UsageError(f"--param {name}={value!r}: choose one of {', '.join(PARAM_CHOICES[name])}")
+        if name in PARAM_MINIMUM and arguments[name] < PARAM_MINIMUM[name]:
+            raise UsageError(f"--param {name}={value!r}: at least {PARAM_MINIMUM[name]}")
     return arguments
 
 
@@ -196,6 +199,11 @@ def run_local(args: argparse.Namespace) -> dict:
         "serving_dir": str(workdir / "serving"),
         **parse_params(args.param, pipeline),
     }
+    # The pods of a multi-node TrainJob read the data and checkpoints from an object store; kfp.local keeps its
+    # artifacts on this machine.
+    if arguments.get("train_nodes", 1) > 1:
+        raise UsageError(f"--param train_nodes={arguments['train_nodes']}: run-local trains on one node (its data "
+                         "is on this machine); multi-node training runs on a cluster, with submit")
     # A corpus the preprocessing job cannot read stops here, in one line, before any task runs.
     try:
         layouts.list_corpus(arguments["corpus"], arguments.get("corpus_format", layouts.AUTO),

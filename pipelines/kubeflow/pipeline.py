@@ -45,6 +45,7 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         steps: int = 0,
         init_from: str = "",
         train_backend: str = "jax",
+        train_nodes: int = 1,
         max_seconds: float = 5.0,
         eval_fraction: float = 0.05,
         beam_options: str = "",
@@ -73,12 +74,14 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         ).set_display_name("preprocess")
         # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
         # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;
-        # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow).
+        # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow). train_nodes > 1: the task
+        # runs a Kubeflow Trainer TrainJob of that many pods of this image, each with the train resources below.
         train = (
             mounted(c.train(
                 data=preprocess.outputs["data"], run_key=dsl.PIPELINE_JOB_ID_PLACEHOLDER, gin_files=gin_files,
                 gin_params=gin_params, steps=steps, checkpoint_root=checkpoint_root, init_from=init_from,
-                backend=train_backend,
+                backend=train_backend, nodes=train_nodes, image=image, node_accelerator_type=accelerator_type,
+                node_accelerator_count=accelerator_count, node_cpu=train_cpu, node_memory=train_memory,
             ))
             .set_display_name("train")
             .set_accelerator_type(accelerator_type)
