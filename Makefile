@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 DEMO_STEPS ?=
 
-.PHONY: install demo test test-fast lint benchmark image image-base
+.PHONY: install demo test test-fast lint benchmark image image-base image-test
 install: $(STAMP)
 
 $(STAMP): requirements.txt model/pyproject.toml
@@ -61,6 +61,14 @@ image: $(if $(filter $(LOCAL_BASE),$(BASE_IMAGE)),image-base)
 	@mkdir -p $(IMAGE_WORK) && printf '[global]\ncert = /run/host-ca.crt\n' > $(IMAGE_WORK)/pip.conf
 	$(BUILD) $(BUILD_MOUNTS) --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg GPU=$(GPU) \
 	    -t $(IMAGE)$(if $(filter 1,$(GPU)),-gpu) .
+
+# The main job inside the image: the whole pipeline on the bundled corpus, every task a container of the image run as
+# its user by kfp.local's DockerRunner. With podman (or buildah), through podman's own Docker API service behind
+# tests/podman_docker_api.py, which says why kfp needs it. Workdir: $(OUT)/image-test.
+IMAGE_REF = $(if $(filter docker,$(ENGINE)),$(IMAGE),localhost/$(IMAGE))
+image-test: image install
+	$(if $(filter docker,$(ENGINE)),,$(VENV)/bin/python -m tests.podman_docker_api) $(VENV)/bin/python -m \
+	    pipelines.kubeflow run-local --image $(IMAGE_REF) --workdir $(OUT)/image-test --no_cache $(IMAGE_TEST_ARGS)
 
 # Debian bookworm (minbase) with Python 3.11, pip, venv and libsndfile, a venv first on PATH (Debian's own python3
 # refuses pip installs, PEP 668, and has no `python`), imported as LOCAL_BASE. Built once (remove the image to rebuild it).

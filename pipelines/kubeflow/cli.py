@@ -185,7 +185,7 @@ def run_local(args: argparse.Namespace) -> dict:
     from pipelines.kubeflow.pipeline import create_pipeline
     from pipelines.preprocess import layouts
 
-    pipeline = create_pipeline()
+    pipeline = create_pipeline(image=args.image) if args.image else create_pipeline()
     workdir = pathlib.Path(args.workdir).resolve()
     corpus = pathlib.Path(args.corpus).resolve()
     # The bundled held-out set only means "unseen words" for the corpus it was made from.
@@ -210,11 +210,15 @@ def run_local(args: argparse.Namespace) -> dict:
                             speaker=arguments.get("speaker") or None)
     except layouts.LayoutError as e:
         raise UsageError(f"--corpus: {e}") from None
-    # Task subprocesses import `pipelines` and `components` from this checkout (installed in the image instead).
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    if args.image:
+        runner = image_runner(arguments, workdir)
+    else:
+        # Task subprocesses import `pipelines` and `components` from this checkout (installed in the image instead).
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        runner = local.SubprocessRunner(use_venv=False)
     # Caching (keyed on each task's inputs) lets a rerun on the same corpus and settings skip preprocessing.
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(workdir / "pipeline_root"),
-               enable_caching=not args.no_cache, cache_root=str(workdir / "cache"))
+    local.init(runner=runner, pipeline_root=str(workdir / "pipeline_root"), enable_caching=not args.no_cache,
+               cache_root=str(workdir / "cache"))
     console = None if args.verbose else Console(workdir / "logs")
     print(f"running the pipeline on {corpus} in {workdir}", flush=True)
     started = time.time()
@@ -227,6 +231,25 @@ def run_local(args: argparse.Namespace) -> dict:
         log = console.log_dir / f"{console.failed}.log"
         raise PipelineFailed(f"task {console.failed!r} failed; its log: {log}\n{_tail(log)}") from e
     return _summary(workdir, time.time() - started, console)
+
+
+def image_runner(arguments: dict, workdir: pathlib.Path):
+    """kfp.local's DockerRunner, every task a container of the pipeline's image (as the image's own user) through the
+    Docker API that DOCKER_HOST names. kfp mounts the pipeline root; the corpus, the held-out set, the checkpoints and
+    the serving folder are mounted at the same paths, so every path argument means the same inside."""
+    from docker.types import Mount
+    from kfp import local
+
+    mounts = [Mount(p, p, type="bind", read_only=True) for p in (arguments["corpus"], arguments["held_out"]) if p]
+    for name in ("pipeline_root", "checkpoints", "serving"):
+        folder = workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        # The image runs as its own user (uid 1000), who must write where the tasks write: these are this run's
+        # scratch folders on this machine.
+        folder.chmod(0o777)
+        if name != "pipeline_root":  # kfp mounts that one itself
+            mounts.append(Mount(str(folder), str(folder), type="bind"))
+    return local.DockerRunner(mounts=mounts)
 
 
 class PipelineFailed(Exception):
@@ -344,6 +367,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     local_cmd.add_argument("--workdir", default="out/pipeline", help="pipeline root, checkpoints and serving folder")
     local_cmd.add_argument("--param", action="append", default=[], help="pipeline parameter name=value (repeatable)")
     local_cmd.add_argument("--no_cache", action="store_true", help="run every task, even with unchanged inputs")
+    local_cmd.add_argument("--image", default="",
+                           help="run every task in a container of this image (kfp.local's DockerRunner, through the "
+                           "Docker API that DOCKER_HOST names: docker, or podman's, as `make image-test` does)")
     local_cmd.add_argument("--verbose", action="store_true",
                            help="stream every task's output here instead of one line per task (logs under workdir)")
     args = parser.parse_args(argv)

@@ -44,66 +44,91 @@ def index_of(found: list[tuple[str, str]], keyword: str, pattern: str) -> int:
 
 
 def copies(found) -> dict[str, str]:
-    """COPY source -> destination (sources without a trailing slash)."""
+    """COPY source -> destination (sources without a trailing slash) of the build context; COPY --from (a stage's
+    files) left out."""
     result = {}
     for kw, arguments in found:
-        if kw == "COPY":
+        if kw == "COPY" and not arguments.startswith("--from="):
             *sources, destination = shlex.split(arguments)
-            assert not any(s.startswith("--") for s in sources), "no COPY --from/--chown expected"
+            assert not any(s.startswith("--") for s in sources), "no COPY --chown expected"
             for source in sources:
                 result[source.rstrip("/")] = destination
     return result
 
 
-def requirements() -> list[Requirement]:
-    lines = (REPO / "requirements.txt").read_text().splitlines()
+def stages(found) -> list[int]:
+    """The position of each FROM."""
+    return [i for i, (kw, _) in enumerate(found) if kw == "FROM"]
+
+
+def requirements(text: str | None = None) -> list[Requirement]:
+    lines = (text if text is not None else (REPO / "requirements.txt").read_text()).splitlines()
     return [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
 
 
-def test_base_image_is_an_argument_and_gpu_is_declared_after_from():
+def shell(command: str, cwd) -> str:
+    return subprocess.run(["sh", "-c", command], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def runtime_txt(found, folder) -> str:
+    """runtime.txt as the build makes it from requirements.txt, by the RUN's own command, in `folder`."""
+    run = found[index_of(found, "RUN", "runtime.txt")][1]
+    command = re.search(r"(sed '[^']*' requirements.txt) > runtime.txt", run)
+    shutil.copy(REPO / "requirements.txt", folder / "requirements.txt")
+    (folder / "runtime.txt").write_text(shell(command[1], folder))
+    return (folder / "runtime.txt").read_text()
+
+
+def test_base_image_is_an_argument_and_gpu_is_declared_in_the_build_stage():
     found = instructions()
     assert found[0] == ("ARG", "BASE_IMAGE=python:3.11-slim")
-    from_at = index_of(found, "FROM", r"^\$\{?BASE_IMAGE\}?$")
-    assert [kw for kw, _ in found].count("FROM") == 1, "one image, one stage"
-    # An ARG before FROM is invisible to RUN: GPU must be declared inside the stage.
-    assert index_of(found, "ARG", r"^GPU=0$") > from_at
+    build, final = stages(found)
+    assert re.fullmatch(r"\$\{?BASE_IMAGE\}? AS build", found[build][1])
+    assert re.fullmatch(r"\$\{?BASE_IMAGE\}?", found[final][1]), "the image is the base plus the build's venv"
+    # An ARG before FROM is invisible to RUN: GPU must be declared inside the stage that installs.
+    assert build < index_of(found, "ARG", r"^GPU=0$") < final
+    assert index_of(found, "COPY", r"^--from=build /opt/tacotron /opt/tacotron$") > final
     assert found[-1][0] == "CMD"
 
 
-def test_gpu_build_installs_cuda_frameworks_at_the_pinned_versions():
+def test_gpu_build_installs_cuda_frameworks_at_the_pinned_versions(tmp_path):
     found = instructions()
     gpu_run = found[index_of(found, "RUN", r"and-cuda")][1]
     assert '"$GPU" = "1"' in gpu_run
     assert re.search(r'"tensorflow\[and-cuda\]==\$\{tf_version\}"', gpu_run)
     assert re.search(r'"jax\[cuda12\]==\$\{jax_version\}"', gpu_run)
-    # The versions are read from requirements.txt by the RUN's own commands: run them here.
-    pins = {r.name: str(r.specifier) for r in requirements()}
+    # The versions are read from runtime.txt by the RUN's own commands: run them here.
+    runtime = requirements(runtime_txt(found, tmp_path))
+    pins = {r.name: str(r.specifier) for r in runtime}
     for variable, package in (("tf_version", "tensorflow"), ("jax_version", "jax")):
         command = re.search(rf'{variable}="\$\((sed [^)]*)\)"', gpu_run)[1]
-        version = subprocess.run(["sh", "-c", command], cwd=REPO, capture_output=True, text=True, check=True).stdout
-        assert pins[package] == f"=={version.strip()}"
+        assert pins[package] == f"=={shell(command, tmp_path).strip()}"
     # The constraints keep every other pin, without the extras pip refuses in a constraints file.
-    command = re.search(r"(sed '[^']*' requirements.txt) > /tmp/constraints.txt", gpu_run)[1]
-    constraints = subprocess.run(["sh", "-c", command], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    kept = [Requirement(line) for line in constraints.splitlines() if line.strip() and not line.startswith("#")]
+    command = re.search(r"(sed '[^']*' runtime.txt) > constraints.txt", gpu_run)[1]
+    kept = requirements(shell(command, tmp_path))
     assert {r.name: str(r.specifier) for r in kept} == pins
     assert not any(r.extras for r in kept)
 
 
-def test_installs_exactly_requirements_txt_first_then_the_model_without_deps():
+def test_installs_the_runtime_pins_first_then_the_model_without_deps(tmp_path):
     found = instructions()
-    runs = [(i, arguments) for i, (kw, arguments) in enumerate(found) if kw == "RUN"]
-    requirement_files = [f for _, arguments in runs for f in re.findall(r"(?:-r|--requirement)\s+(\S+)", arguments)]
-    assert requirement_files == ["requirements.txt"]
-    install_at = index_of(found, "RUN", r"pip install .*-r requirements\.txt")
-    copied = copies(found)
+    runs = [arguments for kw, arguments in found if kw == "RUN"]
+    assert [f for arguments in runs for f in re.findall(r"(?:-r|--requirement)\s+(\S+)", arguments)] == ["runtime.txt"]
+    install_at = index_of(found, "RUN", r"pip install -r runtime\.txt")
+    # runtime.txt is requirements.txt up to its tests-and-lint section: every other pin, exactly.
+    everything = requirements()
+    runtime = requirements(runtime_txt(found, tmp_path))
+    left_out = {r.name for r in everything} - {r.name for r in runtime}
+    assert {"pytest", "pytest-xdist", "moto", "ruff", "jsonschema"} == left_out
+    assert [str(r) for r in everything if r.name not in left_out] == [str(r) for r in runtime]
     # Layer caching: requirements.txt alone is copied before the install; the code after it.
+    copied = copies(found)
     assert index_of(found, "COPY", r"^requirements\.txt ") < install_at
     for source in ("model", "pipelines", "components", "data/sample_corpus"):
         assert index_of(found, "COPY", rf"^{re.escape(source)}/? ") > install_at, source
     model_install = index_of(found, "RUN", r"pip install .*--no-deps ./model(\s|$)")
     assert model_install > index_of(found, "COPY", r"^model/? ")
-    assert "--no-cache-dir" in found[install_at][1] and "--no-cache-dir" in found[model_install][1]
+    assert index_of(found, "ENV", r"PIP_NO_CACHE_DIR=1") < install_at
     assert set(copied) == set(SOURCES)
 
 
@@ -111,9 +136,11 @@ def test_code_lands_in_app_and_imports_from_there():
     found = instructions()
     assert ("WORKDIR", "/app") in found
     workdir_at = index_of(found, "WORKDIR", r"^/app$")
-    assert all(index_of(found, "COPY", rf"^{re.escape(s)}/? ") > workdir_at for s in SOURCES)
+    # The model package is installed into the venv in the build stage; the rest of the code is copied to /app.
+    in_app = ("pipelines", "components", "data/sample_corpus", "data/held_out")
+    assert all(index_of(found, "COPY", rf"^{re.escape(s)}/? ") > workdir_at for s in in_app)
     copied = copies(found)
-    for source in ("model", "pipelines", "components", "data/sample_corpus"):
+    for source in in_app:
         assert copied[source].rstrip("/") in (source, f"/app/{source}"), (source, copied[source])
     assert ("ENV", "PYTHONPATH=/app") in found
     assert json.loads(found[-1][1]) == ["python", "-m", "pipelines.kubeflow", "--help"]
@@ -131,13 +158,17 @@ def test_runs_as_a_non_root_user():
     assert not [a for kw, a in found[last_at:] if kw == "RUN"]
 
 
-def test_apt_installs_only_the_runtime_library():
+def test_apt_installs_only_the_runtime_library_in_the_image():
     found = instructions()
-    apt = found[index_of(found, "RUN", r"apt-get install")][1]
-    assert "libsndfile1" in apt and "--no-install-recommends" in apt
-    assert "rm -rf /var/lib/apt/lists" in apt
-    for tool in ("sox", "espeak"):
-        assert not re.search(rf"\b{tool}", apt), f"{tool} only builds the sample corpus"
+    _, final = stages(found)
+    build_apt = found[index_of(found, "RUN", r"apt-get install")]
+    assert index_of(found, "RUN", r"apt-get install") < final and "binutils" in build_apt[1]
+    apt = [a for kw, a in found[final:] if kw == "RUN" and "apt-get install" in a]
+    assert len(apt) == 1
+    assert "libsndfile1" in apt[0] and "--no-install-recommends" in apt[0]
+    assert "rm -rf /var/lib/apt/lists" in apt[0]
+    for tool in ("sox", "espeak", "binutils"):
+        assert not re.search(rf"\b{tool}", apt[0]), f"{tool} is not needed at run time"
 
 
 def test_every_requirement_is_pinned_or_bounded_on_both_sides():
@@ -228,3 +259,29 @@ def test_image_builds_and_runs():
         run("python", "-m", "pipelines.kubeflow", "compile", "--output", "/tmp/pipeline.yaml")
     finally:
         subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+
+
+def test_the_podman_proxy_creates_containers_without_auto_removal():
+    # make image-test's proxy in front of podman's Docker API (tests/podman_docker_api.py says why kfp needs it).
+    import socket as sockets
+
+    from tests import podman_docker_api as proxy
+
+    spec = {"Image": "tacotron:0.1.0", "HostConfig": {"AutoRemove": True, "Binds": ["/a:/a"]}, "Labels": {"k": "v"}}
+    body = json.dumps(spec).encode()
+    create = (b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    logs = b"GET /v1.41/containers/abc/logs?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    client, server = sockets.socketpair()
+    with client, server:
+        client.sendall(create + logs)  # two requests on one connection, as docker-py sends them
+        client.shutdown(sockets.SHUT_WR)
+        head, sent, rest = proxy._read_request(server, b"")
+        head, sent = proxy._without_auto_remove(head, sent)
+        assert proxy._read_request(server, rest)[0] == logs.rstrip(b"\r\n")
+        assert proxy._read_request(server, b"") is None
+    rewritten = json.loads(sent)
+    assert rewritten["HostConfig"] == {"AutoRemove": False, "Binds": ["/a:/a"]}
+    assert rewritten["Labels"] == {"k": "v", proxy.LABEL: "1"}
+    assert f"Content-Length: {len(sent)}".encode() in head.split(b"\r\n")
+    assert proxy._without_auto_remove(logs.rstrip(b"\r\n"), b"") == (logs.rstrip(b"\r\n"), b"")
