@@ -32,6 +32,9 @@ def load_held_out(folder: str, loaded) -> tuple[dict, list[str], list[np.ndarray
     """The set as one model batch (recordings normalized like the training data), its normalized texts, and the log
     mels of the minimal-pair recordings."""
     pairs = os.path.join(folder, PAIRS_FILE)
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK, effective_ids=True):
+        # Otherwise it reads as a folder without pairs.csv (seen with a mode-700 folder mounted into the image).
+        raise HeldOutError(f"--held_out {folder!r}: permission denied (this user cannot read the folder)")
     if not os.path.isfile(pairs):
         raise HeldOutError(f"--held_out {folder!r} has no {PAIRS_FILE} (make one with data/make_sample_corpus.py "
                            "--held_out_from)")
