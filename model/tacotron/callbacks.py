@@ -7,6 +7,7 @@ import json
 import math
 import signal
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -52,11 +53,16 @@ class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
     a scratch file and published in one step (tacotron.storage), then the .json marker is written: a crash, a full
     disk or a lost store at any point leaves the previous checkpoints loadable. Only the
     newest `keep` are kept. With a `lease`, nothing is saved once another trainer has taken the model_dir over.
+
+    In a JAX cluster every process runs one (`writes` in process 0 alone), and `agree` turns this process's SIGTERM
+    flag into the cluster's (any process's) after every step: all stop after the same step, the one process 0 saves.
     """
 
     def __init__(self, model_dir: str, steps: StepCounter, every: int, keep: int, extra_meta: dict | None = None,
-                 lease=None):
+                 lease=None, writes: bool = True, agree: Callable[[bool], bool] | None = None):
         super().__init__()
+        self.writes = writes
+        self.agree = agree
         self.folder = storage.join(model_dir, CHECKPOINT_DIR)
         self.model_dir = model_dir
         self.steps = steps
@@ -70,7 +76,8 @@ class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
         self._previous_handler = None
 
     def on_train_begin(self, logs=None):
-        storage.makedirs(self.folder)
+        if self.writes:
+            storage.makedirs(self.folder)
         self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _on_sigterm(self, signum, frame):
@@ -78,6 +85,8 @@ class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
         self.preempted = True
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.agree is not None:
+            self.preempted = self.agree(self.preempted)
         if self.preempted:
             self.save()
             self.model.stop_training = True
@@ -89,7 +98,9 @@ class Checkpointer(_ReadsSteps, keras.callbacks.Callback):
         if self.step != self.last_saved and self.bad_streak == 0:
             self.save()
 
-    def save(self) -> str:
+    def save(self) -> str | None:
+        if not self.writes:
+            return None
         if self.lease is not None and self.lease.lost:
             raise TrainingError(f"not saving step {self.step}: {self.lease.lost}")
         weights = storage.join(self.folder, checkpoint_name(self.step))

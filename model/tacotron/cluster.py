@@ -119,3 +119,10 @@ def agree_on(value: int, what: str) -> None:
     if len(set(values)) > 1:
         raise ClusterError(f"the processes disagree on {what}: {values} (by process); every process must read the "
                            "same model_dir")
+
+
+def any_process(flag: bool) -> bool:
+    """Whether `flag` is set in any process of the JAX cluster (a collective: every process must call it)."""
+    from jax.experimental import multihost_utils
+
+    return bool(np.asarray(multihost_utils.process_allgather(np.int32(flag))).any())

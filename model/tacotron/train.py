@@ -24,7 +24,7 @@ from tacotron.callbacks import (
     StepCounter,
     TrainingError,
 )
-from tacotron.cluster import agree_on
+from tacotron.cluster import agree_on, any_process
 from tacotron.config import Configs, TrainConfig
 from tacotron.distribute import Distribution, distribution_setup, micro_batch_size
 from tacotron.lr_schedule import WarmupDecay, scaled_learning_rate
@@ -257,10 +257,11 @@ def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, 
 
     cfg, audio_config = configs.train, configs.audio
     steps = StepCounter(start_step)
-    checkpointer = Checkpointer(model_dir, steps, cfg.checkpoint_every, cfg.keep_checkpoints,
-                                {"data_seed": _data_seed(cfg, start_step)}, held_lease)
-    guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
     jax_cluster = distribution.processes > 1
+    checkpointer = Checkpointer(model_dir, steps, cfg.checkpoint_every, cfg.keep_checkpoints,
+                                {"data_seed": _data_seed(cfg, start_step)}, held_lease, writes=distribution.is_chief,
+                                agree=any_process if jax_cluster else None)
+    guard = NonFiniteGuard(cfg.max_bad_steps, checkpointer)
     log_dir = model_dir if distribution.is_chief else None if jax_cluster else storage.join(
         model_dir, f"worker-{distribution.task_index}")
     if log_dir is not None:
@@ -269,9 +270,8 @@ def make_callbacks(model, data: TrainingData, model_dir: str, configs: Configs, 
     logger = MetricsLogger(log_dir, steps, total_steps, cfg.log_every, cfg.batch_size, cfg.alignment_threshold,
                            guard, writer)
     callbacks = [steps, guard, logger]
-    if distribution.is_chief:
-        callbacks.append(checkpointer)
     if distribution.is_chief or jax_cluster:
+        callbacks.append(checkpointer)
         info = data.info
         split = "eval" if len(info.n_frames["eval"]) else "train"
         sample = next(iter(dataset.make_dataset(info, split, 1, data.buckets, audio_config, shuffle_buffer=0)))
