@@ -33,6 +33,16 @@ class Request:
     body: dict | None
 
 
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+    """Answer a request with `payload` as JSON (this fake's answers, and test_trainjob's fake Kubernetes API's)."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -132,22 +142,13 @@ class FakeKfpServer:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
-            self._send(handler, 400, {"code": INVALID_ARGUMENT, "message": "request body is not JSON"})
+            send_json(handler, 400, {"code": INVALID_ARGUMENT, "message": "request body is not JSON"})
             return
         request = Request(handler.command, parsed.path, query, body)
         with self._lock:
             self.requests.append(request)
             status, payload = self._route(request)
-        self._send(handler, status, payload)
-
-    @staticmethod
-    def _send(handler, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        send_json(handler, status, payload)
 
     @staticmethod
     def _not_found(what: str) -> tuple[int, dict]:

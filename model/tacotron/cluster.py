@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from tacotron import storage
+
 
 class ClusterSettingError(ValueError):
     """Environment variables that cannot describe a cluster."""
@@ -82,9 +84,8 @@ def join_cluster(cluster: Cluster, timeout_s: int) -> None:
                                    initialization_timeout=timeout_s, heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S,
                                    shutdown_timeout_seconds=SHUTDOWN_TIMEOUT_S)
     except Exception as e:  # jaxlib raises its own runtime errors, and ValueError for an address it cannot use
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ClusterError(f"{cluster}: the cluster did not form within {timeout_s} s (a coordinator that does not "
-                           f"answer, or fewer processes than {cluster.processes}): {cause}") from None
+                           f"answer, or fewer processes than {cluster.processes}): {storage.cause(e)}") from None
     from jax.experimental import multihost_utils
 
     builds = multihost_utils.process_allgather(build_fingerprint())
@@ -108,14 +109,9 @@ def build_fingerprint() -> np.ndarray:
 
 
 def agree_on(value: int, what: str) -> None:
-    """ClusterError unless every process of the JAX cluster has the same `value` (nothing when there is none)."""
-    import jax
-
-    if jax.process_count() == 1:
-        return
-    from jax.experimental import multihost_utils
-
-    values = [int(v) for v in np.asarray(multihost_utils.process_allgather(np.int32(value))).ravel()]
+    """ClusterError unless every process of the JAX cluster has the same `value` (a collective: every process must
+    call it)."""
+    values = [int(v) for v in _gathered(value)]
     if len(set(values)) > 1:
         raise ClusterError(f"the processes disagree on {what}: {values} (by process); every process must read the "
                            "same model_dir")
@@ -123,6 +119,11 @@ def agree_on(value: int, what: str) -> None:
 
 def any_process(flag: bool) -> bool:
     """Whether `flag` is set in any process of the JAX cluster (a collective: every process must call it)."""
+    return bool(_gathered(flag).any())
+
+
+def _gathered(value: int) -> np.ndarray:
+    """`value` of every process, in process order."""
     from jax.experimental import multihost_utils
 
-    return bool(np.asarray(multihost_utils.process_allgather(np.int32(flag))).any())
+    return np.asarray(multihost_utils.process_allgather(np.int32(value))).ravel()

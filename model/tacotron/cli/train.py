@@ -6,12 +6,9 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
 
-from tacotron.cli import add_verbose, fail, framework_log, framework_logs, stops_on_sigterm
-
-if TYPE_CHECKING:
-    from tacotron.cluster import Cluster
+from tacotron.cli import add_verbose, fail, framework_log, framework_logs, stops_on_sigterm, supervise
+from tacotron.cluster import Cluster, ClusterError, ClusterSettingError, cluster_from, join_cluster
 
 PROG = "tacotron-train"
 
@@ -44,9 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     143: preempted."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    from tacotron.cli import supervise
-    from tacotron.cluster import ClusterSettingError, cluster_from
-
     try:
         cluster = cluster_from(os.environ)
     except ClusterSettingError as e:
@@ -71,20 +65,16 @@ def run(args: argparse.Namespace, cluster: Cluster | None = None) -> int:
         configs = parse_gin(args.gin_file or ["base_8khz"], args.gin_param)
     except ConfigError as e:
         return fail(PROG, e, 2)
-    from tacotron.cluster import ClusterError, join_cluster
-
     if cluster is not None:
         try:
             join_cluster(cluster, args.join_timeout)
         except ClusterError as e:
             return fail(PROG, e, 1)
-        from tacotron.cli import supervise
-
         supervise.report_joined()
     from tacotron.callbacks import TrainingError
     from tacotron.distribute import DistributionError
     from tacotron.lease import LeaseHeld
-    from tacotron.storage import StorageError
+    from tacotron.storage import StorageError, cause
     from tacotron.train import Preempted, SetupError, train
     from tacotron.warm_start import WarmStartError
 
@@ -101,8 +91,7 @@ def run(args: argparse.Namespace, cluster: Cluster | None = None) -> int:
         if cluster is None:
             raise
         # A peer lost in the middle of a step fails that step's collective here (gloo's "Connection closed by peer").
-        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return fail(PROG, f"{cluster}: training stopped: {cause}", 1, raised=e)
+        return fail(PROG, f"{cluster}: training stopped: {cause(e)}", 1, raised=e)
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -25,6 +25,7 @@ import yaml
 
 from components import trainjob
 from tests.conftest import REPO
+from tests.kfp_server import send_json
 
 TRAINER = pathlib.Path(__file__).parent / f"trainer_{trainjob.TRAINER_VERSION}"
 CRD = yaml.safe_load((TRAINER / "trainer.kubeflow.org_trainjobs.yaml").read_text())
@@ -241,13 +242,13 @@ class FakeKubernetes:
                                    f'"{body["metadata"]["name"]}" is invalid: {", ".join(invalid)}')
             if body["metadata"]["name"] in self.objects:
                 return self.status(handler, 409, "AlreadyExists", "already exists")
-            return self.send(handler, 201, self.store(body))
+            return send_json(handler, 201, self.store(body))
         if method == "GET" and url.path == prefix and query.get("watch", [""])[0].lower() == "true":
             return self.watch(handler, query["fieldSelector"][0].removeprefix("metadata.name="))
         if name not in self.objects:
             return self.status(handler, 404, "NotFound", f'trainjobs.trainer.kubeflow.org "{name}" not found')
         if method == "GET":
-            return self.send(handler, 200, self.objects[name])
+            return send_json(handler, 200, self.objects[name])
         if method == "DELETE":
             del self.objects[name]
             self.deleted.set()
@@ -280,17 +281,8 @@ class FakeKubernetes:
                 chunk(json.dumps({"type": "DELETED", "object": {"metadata": {"name": name}}}).encode() + b"\n")
             chunk(b"")
 
-    @staticmethod
-    def send(handler, code: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        handler.send_response(code)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
     def status(self, handler, code: int, reason: str, message: str, status: str = "Failure") -> None:
-        self.send(handler, code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status,
+        send_json(handler, code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status,
                                   "message": message, "reason": reason, "code": code})
 
     def created(self) -> dict:
