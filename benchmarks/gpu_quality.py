@@ -5,9 +5,9 @@ The GPU machine has JAX and no TensorFlow, so the run has three steps:
     # here: each voice's train split, as the input pipeline would feed it, into one file
     python benchmarks/gpu_quality.py pack --out .gpu/en-us.npz --voice en-us
     python benchmarks/gpu_quality.py pack --out .gpu/flite-slt.npz --voice flite:slt
-    # on the GPU machine: tacotron.train's own model, optimizer and schedule, `fit` over batches cut from the pack;
-    # the model's weights saved at wall-time marks (float16: a base_8khz checkpoint in float32 is over what returns)
-    # (model/ on PYTHONPATH, and the shipped configs where the installed package has them: ln -s ../configs
+    # on the GPU machine: tacotron.training.train's own model, optimizer and schedule, `fit` over batches cut from the
+    # pack; the model's weights saved at wall-time marks (float16: a base_8khz checkpoint in float32 is over what
+    # returns) (model/ on PYTHONPATH, and the shipped configs where the installed package has them: ln -s ../configs
     # model/tacotron/configs)
     KERAS_BACKEND=jax python benchmarks/gpu_quality.py train --pack .gpu/en-us.npz --out $OUT --marks 100 200
     # here: each saved point becomes a model_dir checkpoint, measured by benchmarks/quality.py --measure on the same
@@ -142,7 +142,7 @@ class Packed:
 def train(pack_path: str, out: pathlib.Path, marks: list[float], steps: int, seed: int) -> None:
     import keras
 
-    from tacotron import train as training
+    from tacotron.training import train as training
 
     packed = Packed(pack_path)
     configs = configs_for(steps, packed.vocab_size, packed.frontend)
@@ -191,9 +191,9 @@ def record(points_dir: pathlib.Path, work: pathlib.Path) -> None:
     import quality
     from machine import describe as describe_machine
 
-    from tacotron import train as training
-    from tacotron.callbacks import Checkpointer, StepCounter
-    from tacotron.model_dir import CONFIG_FILE, write_model_assets
+    from tacotron.network.model_dir import CONFIG_FILE, write_model_assets
+    from tacotron.training import train as training
+    from tacotron.training.callbacks import Checkpointer, StepCounter
 
     runs = []
     for summary_path in sorted(points_dir.glob("*.json")):

@@ -1,7 +1,7 @@
 """Training throughput on a GPU (JAX): base_8khz and large_batch (bf16) against NVIDIA DLE Tacotron 2 on one A100.
 
-One training step as tacotron.train runs it (benchmarks/step_timing.py): forward with teacher forcing, loss, backward,
-optimizer update, `model.fit` on the JAX backend, after warm-up (the first step compiles). Every utterance has
+One training step as tacotron.training.train runs it (benchmarks/step_timing.py): forward with teacher forcing, loss,
+backward, optimizer update, `model.fit` on the JAX backend, after warm-up (the first step compiles). Every utterance has
 LJSpeech's mean length (6.57 s: 526 mel frames at our 12.5 ms hop) and about its mean transcript (100 characters), so
 no step carries padding and mel frames/s = batch * frames / (seconds per step).
 

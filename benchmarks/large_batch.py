@@ -50,7 +50,9 @@ import time
 from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 from sample_data import ensure_data  # benchmarks/ is on sys.path when a script runs
 
-from tacotron import features, gate, training_log
+from tacotron import features
+from tacotron.quality import gate
+from tacotron.storage import training_log
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"

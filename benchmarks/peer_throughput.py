@@ -6,8 +6,8 @@ XLA compilation, allocator growth) over --steps steps of one fixed synthetic bat
 characters, so no step carries padding and mel frames/s = batch * 200 / (seconds per step).
 
 - Ours: the --gin_file config (base_8khz), a --vocab_size vocabulary, built, compiled (optimizer, jit_compile) and
-  trained with `model.fit` exactly as tacotron.train does, on each Keras backend in its own process (KERAS_BACKEND is
-  read at import). Threads: whatever each backend takes on this machine.
+  trained with `model.fit` exactly as tacotron.training.train does, on each Keras backend in its own process
+  (KERAS_BACKEND is read at import). Threads: whatever each backend takes on this machine.
 - Peer: coqui-tts 0.28.0's Tacotron 1 (TTS.tts.models.tacotron.Tacotron, CBHG post-net) with its default sizes except
   r=2, 80 mel / 257 linear outputs and the same vocabulary; its own `train_step` (forward + TacotronLoss), the
   gradient clipping its trainer applies, and a torch Adam step; torch.set_num_threads(--threads). Its loss is
@@ -51,7 +51,7 @@ BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 SCRATCH = REPO / "out" / "peer"
 SYSTEMS = ("coqui", "jax", "tensorflow")
 OURS = ("jax", "tensorflow")
-DEFAULT_BACKEND = "jax"  # what tacotron.train sets when KERAS_BACKEND is unset
+DEFAULT_BACKEND = "jax"  # what tacotron.training.train sets when KERAS_BACKEND is unset
 SHORT = {"jax": "JAX", "tensorflow": "TF", "coqui": "coqui"}
 PEER_LOSSES = ("default", "matched")
 # The peer, pinned. torch goes in first and alone, so that coqui-tts cannot pull a CUDA build.

@@ -58,7 +58,8 @@ def plain_loop(corpus: pathlib.Path, output: pathlib.Path, max_seconds: float = 
 
     sys.path.insert(0, str(REPO))  # the job's thresholds, from the checkout (`pipelines` is not installed)
     from pipelines.preprocess.clip_checks import WAV, ClipChecks, expected_rates, measure_clip, rate_band
-    from tacotron import audio, features, frontend, text
+    from tacotron import audio, features, text
+    from tacotron.text import frontend
 
     config, checks = audio.AudioConfig(), ClipChecks(max_seconds=max_seconds)
     measured = []

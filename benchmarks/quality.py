@@ -37,7 +37,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np  # noqa: E402
 from sample_data import ensure_data  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
-from tacotron import gate, training_log  # noqa: E402
+from tacotron.quality import gate
+from tacotron.storage import training_log  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "data"))
@@ -96,11 +97,11 @@ def held_out_set(work: pathlib.Path, count: int, voice: str) -> pathlib.Path:
 
 
 def measure(model_dir: pathlib.Path, held_out: pathlib.Path, gin_params: tuple[str, ...] = ()) -> dict:
-    """Free-running quality of the newest checkpoint on the held-out set (tacotron.held_out; in a fresh process: see
-    main), with `gin_params` (synthesis settings) over the model's config."""
-    from tacotron import held_out as held_out_set
-    from tacotron.inference import Synthesizer
-    from tacotron.model_dir import load_model
+    """Free-running quality of the newest checkpoint on the held-out set (tacotron.quality.held_out; in a fresh
+    process: see main), with `gin_params` (synthesis settings) over the model's config."""
+    from tacotron.network.model_dir import load_model
+    from tacotron.quality import held_out as held_out_set
+    from tacotron.serving.inference import Synthesizer
 
     loaded = load_model(str(model_dir), gin_params)
     return {"step": loaded.step, **held_out_set.measure(Synthesizer(loaded), str(held_out))}
@@ -114,10 +115,10 @@ def plot_mels(held_out: pathlib.Path, path: pathlib.Path, model_dirs: list[pathl
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from tacotron import listening
-    from tacotron.held_out import load_held_out
-    from tacotron.inference import Synthesizer
-    from tacotron.model_dir import load_model
+    from tacotron.network.model_dir import load_model
+    from tacotron.quality import listening
+    from tacotron.quality.held_out import load_held_out
+    from tacotron.serving.inference import Synthesizer
 
     heard = []
     for model_dir in model_dirs:

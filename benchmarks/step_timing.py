@@ -1,4 +1,4 @@
-"""Training-step timing for the throughput benchmarks: clock figures, and our model trained as tacotron.train does.
+"""Training-step timing for the throughput benchmarks: clock figures, and our model trained as the trainer does.
 
 `measure_ours` needs TensorFlow only on the TensorFlow backend: on JAX it feeds `fit` from a Python generator, so it
 also runs where TensorFlow is not installed (the GPU machine, benchmarks/gpu_throughput.py).
@@ -57,7 +57,8 @@ def timing(step_ends: list[tuple[float, float]], start: tuple[float, float], war
 
 def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_sizes: list[int], steps: int,
                  warmup_steps: int, on_row: Callable[[dict], None] | None = None) -> dict:
-    """Our Tacotron's training steps on one synthetic batch per batch size, built and compiled as tacotron.train does.
+    """Our Tacotron's training steps on one synthetic batch per batch size, built and compiled as
+    tacotron.training.train does.
 
     Returns {"system": backend, "versions": ..., "measurements": [one row per batch size]}; `on_row` sees each row as
     soon as it is measured (a long run keeps what it finished).
@@ -66,8 +67,9 @@ def measure_ours(gin_file: str, gin_params: list[str], shapes: Shapes, batch_siz
     import numpy as np
 
     import tacotron
-    from tacotron import features, train
+    from tacotron import features
     from tacotron.config import parse_gin
+    from tacotron.training import train
 
     backend = keras.backend.backend()
     configs = parse_gin([gin_file], gin_params)

@@ -3,8 +3,8 @@
 RTF = synthesis wall time / seconds of audio produced (summed over the batch's utterances). The model is built from a
 shipped gin config with random weights; its stop token is disabled so that every utterance decodes to its step limit,
 which SynthesisConfig(max_frames_per_char=--frames_per_char, min_frames=0) sets to a realistic speaking rate (6 frames
-of 12.5 ms per character = 13 characters/s). Timing goes through tacotron.inference.Synthesizer, the compiled path
-tacotron-synthesize runs: one warm-up pass (its time, compilation included, is reported as first_pass_s), then the
+of 12.5 ms per character = 13 characters/s). Timing goes through tacotron.serving.inference.Synthesizer, the compiled
+path tacotron-synthesize runs: one warm-up pass (its time, compilation included, is reported as first_pass_s), then the
 median of --repeats passes. Batch 1 synthesizes the sentences one by one; batch B in batches of B.
 
     python benchmarks/synthesis.py [--configs tiny base_8khz] [--batch_sizes 1 16] [--repeats 3] [--backend jax]
@@ -82,9 +82,9 @@ def build_synthesizers(gin_file: str, vocabulary: tuple[str, ...], args: argpars
     from tacotron import text
     from tacotron.audio import AudioConfig
     from tacotron.config import SynthesisConfig, parse_gin
-    from tacotron.inference import Synthesizer
-    from tacotron.model import Tacotron
-    from tacotron.model_dir import LoadedModel
+    from tacotron.network.model import Tacotron
+    from tacotron.network.model_dir import LoadedModel
+    from tacotron.serving.inference import Synthesizer
 
     configs = parse_gin([gin_file], [])
     model = Tacotron(dataclasses.replace(configs.model, vocab_size=text.vocabulary_size(vocabulary)))
@@ -207,8 +207,8 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tacotron import text
     from tacotron.audio import AudioConfig
-    from tacotron.frontend import WORD_BOUNDARY, Frontend
-    from tacotron.inference import text_batch
+    from tacotron.serving.inference import text_batch
+    from tacotron.text.frontend import WORD_BOUNDARY, Frontend
 
     # Characters, so that no corpus is needed for a vocabulary; phonemes give sequences of about the same length.
     reader = Frontend("characters")

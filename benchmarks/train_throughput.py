@@ -84,8 +84,9 @@ def run_worker(args: argparse.Namespace) -> None:
     import keras
     import numpy as np
 
-    from tacotron import dataset, features, train
+    from tacotron import dataset, features
     from tacotron.config import parse_gin
+    from tacotron.training import train
 
     backend = keras.backend.backend()
     if backend == "jax":
@@ -119,7 +120,7 @@ def run_worker(args: argparse.Namespace) -> None:
         "measurements": [],
     }
 
-    # The model, optimizer and learning rate exactly as the trainer builds them (tacotron.train).
+    # The model, optimizer and learning rate exactly as the trainer builds them (tacotron.training.train).
     def make_model(batch_size: int, mode: str) -> keras.Model:
         keras.utils.clear_session(free_memory=True)
         keras.utils.set_random_seed(cfg.seed)

@@ -9,10 +9,10 @@ import shutil
 import tempfile
 
 from tacotron import storage
-from tacotron.export import EXPORT_INFO
-from tacotron.gate import METRICS_FILE
-from tacotron.model_dir import newest_checkpoint_entries
-from tacotron.warm_start import RECORD_FILE
+from tacotron.network.model_dir import newest_checkpoint_entries
+from tacotron.quality.gate import METRICS_FILE
+from tacotron.serving.export import EXPORT_INFO
+from tacotron.training.warm_start import RECORD_FILE
 
 
 def export_model_dir(model_dir: str, destination: str) -> dict:

@@ -13,13 +13,13 @@ def evaluate(
     held_out: str = "",
 ) -> None:
     """gin_params: bindings separated by ";" (e.g. SynthesisConfig.griffin_lim_iters=30). held_out: a held-out set of
-    sentences with words the corpus lacks (tacotron.held_out), a folder the task can read; empty: none."""
+    sentences with words the corpus lacks (tacotron.quality.held_out), a folder the task can read; empty: none."""
     import os
     import shutil
 
     from components.artifacts import gin_flags
-    from tacotron import gate
     from tacotron.cli import evaluate as command
+    from tacotron.quality import gate
 
     # --verbose: the task's log is where a cluster keeps the frameworks' logs too.
     argv = ["--verbose", "--data", data.path, "--model_dir", model.path, "--output", evaluation.path,

@@ -17,13 +17,13 @@ def gate(
     max_length_ratio: float,
 ) -> bool:
     """baseline_metrics: metrics.json to compare with; "" = the promoted model's in serving_dir, found when the gate
-    runs (a scheduled run compares with the model promoted last), or none. The limits are tacotron.gate.Thresholds'
-    flat values (0 = not checked); the pipeline passes every one, so no default lives here. The verdict is written
-    to `verdict` (tacotron.gate.VERDICT_FILE) for whoever orchestrates the run."""
+    runs (a scheduled run compares with the model promoted last), or none. The limits are
+    tacotron.quality.gate.Thresholds' flat values (0 = not checked); the pipeline passes every one, so no default lives
+    here. The verdict is written to `verdict` (tacotron.quality.gate.VERDICT_FILE) for whoever orchestrates the run."""
     import os
 
     from components.artifacts import promoted
-    from tacotron import gate as gating
+    from tacotron.quality import gate as gating
 
     thresholds = gating.Thresholds.from_flat(
         max_failure_rate=max_failure_rate, max_mcd=max_mcd, min_alignment_score=min_alignment_score,

@@ -673,14 +673,14 @@ def select_clips(
 
 
 def load_normalizer() -> tuple[Callable[[str], str], str]:
-    """The project's normalize_text, or a documented stand-in if model/tacotron/text.py is unavailable."""
+    """The project's normalize_text, or a documented stand-in if model/tacotron/text/__init__.py is unavailable."""
     sys.path.insert(0, str(REPO_ROOT / "model"))
     try:
         from tacotron.text import normalize_text
     except ImportError as err:
         print(
             f"WARNING: tacotron.text.normalize_text unavailable ({err}); using lowercase + whitespace "
-            "collapse for column 3. Rerun once model/tacotron/text.py exists.",
+            "collapse for column 3. Rerun once model/tacotron/text/__init__.py exists.",
             file=sys.stderr,
         )
         return (lambda text: " ".join(text.lower().split())), "fallback (lowercase + whitespace collapse)"
@@ -739,7 +739,7 @@ def voice_description(voice: str) -> str:
 
 def wheel_espeak_version() -> str:
     try:
-        from tacotron.frontend import espeak_version as frontend_version
+        from tacotron.text.frontend import espeak_version as frontend_version
     except ImportError:
         return "the phoneme frontend is not installed"
     return f"the phoneme frontend's espeak-ng: {frontend_version()}"

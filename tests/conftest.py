@@ -41,10 +41,11 @@ SHARED_RUN_MODULES = ("tests/pipelines/kubeflow/test_run_local.py", "tests/tacot
                       "tests/tacotron/cli/test_synthesize.py")
 # The work units with the longest runs, longest first: the shared run, then modules. A heavy unit handed out last
 # keeps one core busy while the other idles: these go to the workers first.
-LONGEST_FIRST = (SHARED_RUN, "tests/system/test_object_store.py", "tests/tacotron/test_distribute.py",
-                 "tests/system/test_faults.py", "tests/system/test_flaky_store.py", "tests/tacotron/test_train.py",
-                 "tests/tacotron/test_model.py",
-                 "tests/pipelines/preprocess/test_job.py", "tests/tacotron/test_warm_start.py",
+LONGEST_FIRST = (SHARED_RUN, "tests/system/test_object_store.py", "tests/tacotron/network/test_distribute.py",
+                 "tests/system/test_faults.py", "tests/system/test_flaky_store.py",
+                 "tests/tacotron/training/test_train.py",
+                 "tests/tacotron/network/test_model.py",
+                 "tests/pipelines/preprocess/test_job.py", "tests/tacotron/training/test_warm_start.py",
                  "tests/system/test_text_parity.py")
 
 

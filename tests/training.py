@@ -7,8 +7,8 @@ import pathlib
 import subprocess
 import sys
 
-from tacotron import model_dir as model_folder
-from tacotron import training_log
+from tacotron.network import model_dir as model_folder
+from tacotron.storage import training_log
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "tacotron.cli.train"]

@@ -25,8 +25,8 @@ from tacotron.audio import AudioConfig
 class TacotronConfig:
     """Tacotron 1 (Wang et al. 2017) sizes; defaults are the paper's, at 8 kHz features."""
 
-    # Text side. The frontend turns text into the symbols the model reads (tacotron.frontend): "phonemes" (espeak-ng)
-    # or "characters"; phonemes said every held-out sentence of unseen words where characters missed some
+    # Text side. The frontend turns text into the symbols the model reads (tacotron.text.frontend): "phonemes"
+    # (espeak-ng) or "characters"; phonemes said every held-out sentence of unseen words where characters missed some
     # (docs/SPEAKING.md).
     frontend: str = "phonemes"
     vocab_size: int = 0  # embedding rows; the trainer sets it from the data's vocabulary (tacotron.text ids)
@@ -43,7 +43,7 @@ class TacotronConfig:
     reduction_factor: int = 2  # mel frames emitted per decoder step ("r")
     decoder_prenet_units: tuple[int, ...] = (256, 128)
     decoder_prenet_dropout: float = 0.5  # decoder pre-net, also on at inference (Tacotron 2)
-    attention: str = "location_sensitive"  # a name registered in tacotron.attention
+    attention: str = "location_sensitive"  # a name registered in tacotron.network.attention
     attention_units: int = 256
     attention_rnn_units: int = 256
     location_filters: int = 32
@@ -70,7 +70,8 @@ class LossConfig:
 
     mel_weight: float = 1.0
     linear_weight: float = 1.0
-    # Matching each utterance's per-bin variance over time (tacotron.losses.masked_std_l1): against over-smoothing.
+    # Matching each utterance's per-bin variance over time (tacotron.network.losses.masked_std_l1): against
+    # over-smoothing.
     variance_weight: float = 0.0
     stop_weight: float = 1.0
     stop_positive_weight: float = 5.0  # one "stop" step per utterance against dozens of "go on" steps
@@ -162,8 +163,8 @@ class TrainConfig:
     evaluate_every: int = 0
     evaluate_utterances: int = 16
     max_bad_steps: int = 10
-    # One trainer per model_dir (tacotron.lease): a lease not renewed for this long is taken over, so a pod that was
-    # killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
+    # One trainer per model_dir (tacotron.storage.lease): a lease not renewed for this long is taken over, so a pod
+    # that was killed blocks its retry for at most this long (a holder that died on the same machine, not at all).
     lease_ttl_s: float = 120.0
 
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tacotron import features, storage
 from tacotron.audio import AudioConfig
-from tacotron.frontend import Frontend, FrontendError
+from tacotron.text.frontend import Frontend, FrontendError
 
 # Features a batch carries into the model (strings stay out: JAX cannot hold them).
 MODEL_FEATURES = (features.TEXT_IDS, features.TEXT_LENGTH, features.MEL, features.LINEAR, features.N_FRAMES)
@@ -40,7 +40,7 @@ class DataInfo:
     """What training needs to know about a preprocessed data folder, read once up front."""
 
     data_dir: str
-    frontend: str  # whose symbols the model reads: tacotron.frontend.CHARACTERS or PHONEMES
+    frontend: str  # whose symbols the model reads: tacotron.text.frontend.CHARACTERS or PHONEMES
     vocabulary: tuple[str, ...]
     mel_mean: np.ndarray
     mel_std: np.ndarray

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tacotron import frontend
 from tacotron.audio import AudioConfig
+from tacotron.text import frontend
 
 ID = "id"
 TEXT = "text"  # normalized transcript
-# The transcript as each frontend's symbols (tacotron.frontend: one string, symbols separated by spaces), then as
+# The transcript as each frontend's symbols (tacotron.text.frontend: one string, symbols separated by spaces), then as
 # vocabulary ids (tacotron.text convention: 0 = padding) and their count. The records carry both frontends, so one
 # preprocessing run serves a model of either kind; the model's config chooses.
 CHARACTERS = "characters"
@@ -31,7 +31,7 @@ MEL = "mel"  # log mel spectrogram, frames flattened: [n_frames * num_mels]
 LINEAR = "linear"  # log linear spectrogram, frames flattened: [n_frames * num_freq]
 N_FRAMES = "n_frames"
 
-# The frontend's settings (tacotron.frontend.Frontend.describe) beside the TFRecords and in a model's assets.
+# The frontend's settings (tacotron.text.frontend.Frontend.describe) beside the TFRecords and in a model's assets.
 FRONTEND_FILE = "frontend.json"
 # Written beside the TFRecords: per-bin mean/std that undo the normalization (Griffin-Lim, evaluation).
 NORMALIZATION_FILE = "normalization.json"

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from tacotron import gate
+from tacotron.quality import gate
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_CORPUS = REPO / "data" / "sample_corpus"
@@ -316,7 +316,7 @@ def _pushed(workdir: pathlib.Path) -> str | None:
 
 
 def _verdict(workdir: pathlib.Path) -> dict | None:
-    """The gate's verdict in this run (tacotron.gate.write_verdict); None when the gate did not run."""
+    """The gate's verdict in this run (tacotron.quality.gate.write_verdict); None when the gate did not run."""
     from pipelines.kubeflow.pipeline import PIPELINE_NAME
 
     run = _newest(workdir, f"{PIPELINE_NAME}-*")

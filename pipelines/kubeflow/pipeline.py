@@ -5,7 +5,7 @@ import dataclasses
 from kfp import dsl, kubernetes
 
 import components
-from tacotron.gate import Thresholds
+from tacotron.quality.gate import Thresholds
 
 PIPELINE_NAME = "tacotron-8khz"
 # Retries of the train task (preemption, node loss); each resumes from the last checkpoint. KFP takes no parameter
@@ -56,7 +56,7 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         train_cpu: str = "8",
         train_memory: str = "32G",
         baseline_metrics: str = "",
-        # tacotron.gate.Thresholds' defaults (0 = not checked), read when the pipeline is defined: one source.
+        # tacotron.quality.gate.Thresholds' defaults (0 = not checked), read when the pipeline is defined: one source.
         max_failure_rate: float = GATE["max_failure_rate"],
         max_mcd: float = GATE["max_mcd"],
         min_alignment_score: float = GATE["min_alignment_score"],

@@ -14,7 +14,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.preprocess.clip_checks import WAV, ClipChecks, expected_rates, measure_clip
 from pipelines.preprocess.layouts import decode_text, rejection, undecodable
-from tacotron import audio, features, frontend, text
+from tacotron import audio, features, text
+from tacotron.text import frontend
 
 REJECTED = "rejected"
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only: no display, and no GUI toolkit imported on 
 from matplotlib import pyplot as plt  # noqa: E402
 
 from tacotron import audio, storage  # noqa: E402
-from tacotron.report import data_uri, figure_png  # noqa: E402
+from tacotron.quality.report import data_uri, figure_png  # noqa: E402
 
 # Each measured quantity of a kept clip: (key, label, unit).
 MEASURES = (

@@ -27,8 +27,9 @@ from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E4
 
 from pipelines.preprocess import clip_checks, corpus, data_report, layouts, preprocessing, tfrecord_sink  # noqa: E402
 from pipelines.preprocess.clip_checks import ClipChecks  # noqa: E402
-from tacotron import features, frontend  # noqa: E402
+from tacotron import features
 from tacotron.audio import AudioConfig  # noqa: E402
+from tacotron.text import frontend  # noqa: E402
 
 REPORT_HTML = "report.html"
 # Aim for shards of roughly 100 MB (a 5 s clip is about 0.5 MB of float spectrograms).

@@ -9,8 +9,9 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from tacotron import features, frontend
+from tacotron import features
 from tacotron.audio import AudioConfig
+from tacotron.text import frontend
 
 # A bin whose log values never vary (e.g. always at the floor) would otherwise divide by ~0.
 MIN_STD = 1e-3

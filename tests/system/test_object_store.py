@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from tacotron import lease, storage
+from tacotron import storage
+from tacotron.storage import lease
 from tests.conftest import REPO, TRAINING_CLIPS, first_clips, s3_server
 from tests.training import SMALL
 
@@ -197,7 +198,7 @@ def test_a_data_folder_whose_upload_did_not_finish_is_refused(s3_data, root, tmp
 
 
 def test_a_model_on_the_store_is_a_warm_start_source(s3_model, tmp_path):
-    from tacotron import warm_start
+    from tacotron.training import warm_start
 
     with warm_start.local_source(s3_model) as local:
         source = warm_start.resolve(local, str(tmp_path / "new"))

@@ -10,10 +10,11 @@ import pytest
 import soundfile as sf
 import tensorflow as tf
 
-from tacotron import dataset, features, frontend, text
-from tacotron.frontend import Frontend
-from tacotron.graph_text import SymbolIds
-from tacotron.inference import prepare_text, text_batch
+from tacotron import dataset, features, text
+from tacotron.serving.inference import prepare_text, text_batch
+from tacotron.text import frontend
+from tacotron.text.frontend import Frontend
+from tacotron.text.symbol_ids import SymbolIds
 from tests.conftest import REPO
 from tests.corpus_factory import speech, speech_seconds
 
@@ -92,7 +93,7 @@ def test_every_path_feeds_the_same_ids(tricky_data, name):
         assert chunk == record[features.TEXT].decode()
         ids, lengths = text_batch([chunk], info.vocabulary, reader)
         assert ids[0, : lengths[0]].tolist() == preprocessed, sentence
-        # The export's symbol signature, fed what tacotron.export.ExportedModel feeds it.
+        # The export's symbol signature, fed what tacotron.serving.export.ExportedModel feeds it.
         graph_ids, graph_lengths = symbol_ids(tf.constant([reader.symbol_string(chunk)]))
         assert graph_ids.numpy()[0, : graph_lengths.numpy()[0]].tolist() == preprocessed, sentence
         assert text.oov_id(info.vocabulary) not in preprocessed

@@ -21,10 +21,11 @@ import keras
 import numpy as np
 import pytest
 
-from tacotron import storage, training_log
-from tacotron.callbacks import Checkpointer, StepCounter
-from tacotron.model_dir import list_checkpoints
-from tacotron.tensorboard import TensorBoardWriter
+from tacotron import storage
+from tacotron.network.model_dir import list_checkpoints
+from tacotron.storage import training_log
+from tacotron.training.callbacks import Checkpointer, StepCounter
+from tacotron.training.tensorboard import TensorBoardWriter
 from tests.conftest import REPO
 from tests.disks import as_nobody, contents, fill, leftovers, read_only, small_disk
 

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tacotron import dataset, evaluate
-    from tacotron.model_dir import ModelError
+    from tacotron import dataset
+    from tacotron.network.model_dir import ModelError
+    from tacotron.quality import evaluate
 
     try:
         storage.check_writable(args.output)

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if keras.backend.backend() != "tensorflow":
         return fail(PROG, "Keras was imported with another backend first", 2)
-    from tacotron.export import ExportError, export
+    from tacotron.serving.export import ExportError, export
 
     try:
         storage.check_writable(args.output)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tacotron import gate
 from tacotron.cli import fail
+from tacotron.quality import gate
 
 PROG = "tacotron-gate"
 
 
-# What each limit means, for --help; the defaults come from tacotron.gate.Thresholds.
+# What each limit means, for --help; the defaults come from tacotron.quality.gate.Thresholds.
 HELP = {
     "max_failure_rate": "most utterances allowed to not stop (0..1)",
     "max_mcd": "highest mean MCD-DTW (dB) allowed",

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from tacotron.cli import SIGTERM_EXIT, fail
-from tacotron.cluster import HEARTBEAT_TIMEOUT_S, Cluster
+from tacotron.training.cluster import HEARTBEAT_TIMEOUT_S, Cluster
 
 # Set in the child's environment (the process that trains, which must not supervise itself again): the file
 # descriptor it writes JOINED to once it is part of the cluster.

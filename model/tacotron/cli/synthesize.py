@@ -9,7 +9,7 @@ import warnings
 
 from tacotron import storage
 from tacotron.cli import add_verbose, fail, framework_logs, stops_on_sigterm
-from tacotron.synthesize import SynthesisError
+from tacotron.serving.synthesize import SynthesisError
 
 PROG = "tacotron-synthesize"
 # Beyond this the input is refused rather than split: a typo'd file, not something to read aloud.
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     # The frontend's warnings (a character it cannot read and drops) as one line each, like the errors.
     warnings.showwarning = lambda message, *_, **__: print(f"{PROG}: warning: {message}", file=sys.stderr)
     from tacotron.audio import AudioConfig
-    from tacotron.synthesize import synthesize, write_wav
+    from tacotron.serving.synthesize import synthesize, write_wav
 
     sample_rate = AudioConfig().sample_rate
     try:

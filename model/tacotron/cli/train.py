@@ -8,7 +8,7 @@ import os
 import sys
 
 from tacotron.cli import add_verbose, fail, framework_log, framework_logs, stops_on_sigterm, supervise
-from tacotron.cluster import Cluster, ClusterError, ClusterSettingError, cluster_from, join_cluster
+from tacotron.training.cluster import Cluster, ClusterError, ClusterSettingError, cluster_from, join_cluster
 
 PROG = "tacotron-train"
 
@@ -71,12 +71,12 @@ def run(args: argparse.Namespace, cluster: Cluster | None = None) -> int:
         except ClusterError as e:
             return fail(PROG, e, 1)
         supervise.report_joined()
-    from tacotron.callbacks import TrainingError
-    from tacotron.distribute import DistributionError
-    from tacotron.lease import LeaseHeld
+    from tacotron.network.distribute import DistributionError
     from tacotron.storage import StorageError, cause
-    from tacotron.train import Preempted, SetupError, train
-    from tacotron.warm_start import WarmStartError
+    from tacotron.storage.lease import LeaseHeld
+    from tacotron.training.callbacks import TrainingError
+    from tacotron.training.train import Preempted, SetupError, train
+    from tacotron.training.warm_start import WarmStartError
 
     try:
         summary = train(args.data, args.model_dir, configs, args.steps, args.init_from)

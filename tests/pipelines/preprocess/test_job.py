@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from tacotron import audio, features, frontend
-from tacotron.frontend import Frontend, symbols_to_ids
+from tacotron import audio, features
+from tacotron.text import frontend
+from tacotron.text.frontend import Frontend, symbols_to_ids
 from tests import adversarial_corpus
 from tests.conftest import REPO
 from tests.corpus_factory import BAD_RECORDS, CHARS_PER_SECOND, GOOD_CLIPS, write_corpus

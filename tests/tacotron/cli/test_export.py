@@ -46,9 +46,9 @@ print(json.dumps({"refused": refused, "same": bool(np.array_equal(by_symbols["le
 IN_PROCESS = """
 import json, sys
 import numpy as np
-from tacotron.frontend import Frontend
-from tacotron.inference import Synthesizer, text_batch
-from tacotron.model_dir import load_model
+from tacotron.text.frontend import Frontend
+from tacotron.serving.inference import Synthesizer, text_batch
+from tacotron.network.model_dir import load_model
 loaded = load_model(sys.argv[1])
 synthesizer = Synthesizer(loaded)
 out = synthesizer.infer(*text_batch(json.loads(sys.argv[2]), loaded.vocabulary, Frontend(loaded.config.frontend)))
@@ -57,10 +57,10 @@ np.savez(sys.argv[3], *synthesizer.vocode(out["linear"], out["n_frames"]))
 
 
 def test_export_serves_ids_and_symbols_without_g2p_and_matches_in_process_synthesis(exported, model_dir, tmp_path):
-    from tacotron.export import load_exported
-    from tacotron.frontend import symbols_to_ids
-    from tacotron.inference import text_batch
+    from tacotron.serving.export import load_exported
+    from tacotron.serving.inference import text_batch
     from tacotron.text import normalize_text
+    from tacotron.text.frontend import symbols_to_ids
 
     texts = [normalize_text("Hello world."), normalize_text("Good morning, how are you today?")]
     python_path = load_exported(str(exported))
@@ -103,7 +103,7 @@ def test_export_serves_ids_and_symbols_without_g2p_and_matches_in_process_synthe
 def test_an_export_from_another_g2p_is_refused_naming_both(exported, tmp_path):
     import shutil as sh
 
-    from tacotron.export import EXPORT_INFO
+    from tacotron.serving.export import EXPORT_INFO
 
     copy = tmp_path / "export"
     sh.copytree(exported, copy)

@@ -1,0 +1,1 @@
+"""From a trained model to audio: synthesis, the exported SavedModel, and what serves it."""

@@ -1,0 +1,1 @@
+"""Training: learning rate, optimizers, callbacks, checkpoints, warm start and the JAX cluster."""
