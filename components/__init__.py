@@ -15,7 +15,7 @@ DEFAULT_IMAGE = "ghcr.io/tacotron-8khz/tacotron:0.1.0"
 
 def build(image: str = DEFAULT_IMAGE) -> types.SimpleNamespace:
     """The pipeline's components, running in `image`."""
-    from components import evaluate, export, fingerprint, gate, preprocess, train
+    from components import deploy, evaluate, export, fingerprint, gate, preprocess, train
 
     def component(func):
         return dsl.component(func, base_image=image, install_kfp_package=False)
@@ -27,4 +27,5 @@ def build(image: str = DEFAULT_IMAGE) -> types.SimpleNamespace:
         evaluate=component(evaluate.evaluate),
         gate=component(gate.gate),
         export=component(export.export),
+        deploy=component(deploy.deploy),
     )

@@ -38,7 +38,7 @@ import pytest  # noqa: E402
 SHARED_RUN = "pipeline_run"
 SHARED_RUN_MODULES = ("tests/pipelines/kubeflow/test_run_local.py", "tests/tacotron/cli/test_evaluate.py",
                       "tests/tacotron/cli/test_gate.py", "tests/tacotron/cli/test_export.py",
-                      "tests/tacotron/cli/test_synthesize.py")
+                      "tests/tacotron/cli/test_synthesize.py", "tests/tacotron/serving/test_server.py")
 # The work units with the longest runs, longest first: the shared run, then modules. A heavy unit handed out last
 # keeps one core busy while the other idles: these go to the workers first.
 LONGEST_FIRST = (SHARED_RUN, "tests/system/test_object_store.py", "tests/tacotron/network/test_distribute.py",

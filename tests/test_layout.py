@@ -231,6 +231,11 @@ TESTED_AS_A_WHOLE = {"tests/pipelines/preprocess/test_job.py": "the Beam job, ru
                      "tests/pipelines/kubeflow/test_remote.py": "cli.py's submit and schedule against a fake API",
                      "tests/pipelines/kubeflow/test_trainjob.py": "components/trainjob.py through the train step's "
                                                                   "multi-node path, against a fake Kubernetes API",
+                     "tests/pipelines/kubeflow/test_inferenceservice.py": "components/inferenceservice.py's "
+                                                                          "manifest and pipelines/kubeflow/"
+                                                                          "inferenceservice.yaml, against KServe's CRD",
+                     "tests/pipelines/kubeflow/test_deploy.py": "components/deploy.py and the InferenceService "
+                                                                "updates, against a fake Kubernetes API",
                      "tests/data/test_sample_corpus.py": "the bundled corpus, not a module"}
 
 

@@ -5,6 +5,7 @@ import dataclasses
 from kfp import dsl, kubernetes
 
 import components
+from components import inferenceservice
 from tacotron.quality.gate import Thresholds
 
 PIPELINE_NAME = "tacotron-8khz"
@@ -64,6 +65,9 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         min_sentence_identification: float = GATE["min_sentence_identification"],
         min_length_ratio: float = GATE["min_length_ratio"],
         max_length_ratio: float = GATE["max_length_ratio"],
+        kserve_namespace: str = "",
+        kserve_service: str = "tacotron",
+        kserve_service_account: str = inferenceservice.SERVICE_ACCOUNT,
     ) -> dsl.HTML:
         # Fingerprint the corpus every run, so that preprocessing's cache key changes exactly when the data does.
         fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
@@ -106,9 +110,18 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         )).set_display_name("gate")
         # Export (and push to serving_dir) only a model that passed the gate.
         with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
-            mounted(c.export(
+            export = mounted(c.export(
                 model=train.outputs["model"], evaluation=evaluate.outputs["evaluation"], serving_dir=serving_dir
             )).set_display_name("export")
+            # With a kserve_namespace, point the InferenceService kserve_service there at the pushed version (created
+            # when absent, in this image, with kserve_service_account's store credentials). Never cached: the
+            # InferenceService may have changed since the same version was last deployed.
+            with dsl.If(kserve_namespace != "", name="kserve-deploy"):
+                c.deploy(
+                    pushed=export.outputs["Output"], namespace=kserve_namespace, name=kserve_service, image=image,
+                    service_account=kserve_service_account, volume_claim=volume.claim if volume else "",
+                    volume_mount_path=volume.mount_path if volume else "",
+                ).set_display_name("deploy").set_caching_options(False)
         return evaluate.outputs["report"]
 
     return tacotron_pipeline

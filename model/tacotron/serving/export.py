@@ -27,57 +27,58 @@ class ExportError(Exception):
     """Bad --model_dir / --output, or an export that this installation cannot feed; one line, exit code 2."""
 
 
-def build_module(loaded, synthesis, audio_config):
-    """A tf.Module holding the model, the symbol table and the serving functions (see the module docstring)."""
+def build_archive(loaded, synthesis, audio_config):
+    """A keras.export.ExportArchive holding the model, the symbol table and the serving endpoints (see the module
+    docstring).
+
+    ExportArchive tracks every variable the endpoints read (the model's weights and its seed-generator states) under
+    the SavedModel's variable collection, which the TF1 session loader (TF Serving, `saved_model_cli run`) restores
+    from; a tf.Module saved with tf.saved_model.save keeps them only in the object graph, which TF Serving cannot find
+    ("Could not find variable tacotron/kernel": tensorflow/serving#2250, keras-team/keras#19274).
+    """
+    import keras
     import tensorflow as tf
 
     from tacotron.audio import vocoder
     from tacotron.network.model_dir import vocabulary_file
     from tacotron.text.symbol_ids import SymbolIds
 
-    class TextToSpeech(tf.Module):
-        def __init__(self):
-            super().__init__(name="tacotron")
-            self.model = loaded.model
-            # Keras variables are saved through lists created here (as keras.export does); that includes the
-            # seed-generator states that the traced function reads even though inference draws no random numbers.
-            self.model_variables = list(loaded.model.variables)
-            self.symbol_ids = SymbolIds(vocabulary_file(loaded.model_dir))
+    symbol_ids = SymbolIds(vocabulary_file(loaded.model_dir))
 
-        def _synthesize(self, ids, lengths):
-            tf.debugging.assert_less_equal(
-                tf.reduce_max(tf.concat([lengths, [0]], 0)),
-                synthesis.max_serving_chars,
-                message=f"more than {synthesis.max_serving_chars} symbols: split the text into sentences",
-            )
-            out = self.model.infer(ids, lengths, synthesis)
-            wav, wav_lengths = vocoder.waveforms(
-                out["linear"], out["n_frames"], loaded.linear_mean, loaded.linear_std, audio_config,
-                synthesis.griffin_lim_iters, synthesis.griffin_lim_power,
-            )
-            return {
-                "waveform": wav,  # [N, samples] float32 in [-1, 1]; rows end at `length`
-                "length": wav_lengths,  # [N] int32 samples
-                "stopped": out["stopped"],  # [N] bool; False: decoding hit its length limit
-            }
+    def synthesize_ids(ids, lengths):
+        tf.debugging.assert_less_equal(
+            tf.reduce_max(tf.concat([lengths, [0]], 0)),
+            synthesis.max_serving_chars,
+            message=f"more than {synthesis.max_serving_chars} symbols: split the text into sentences",
+        )
+        out = loaded.model.infer(ids, lengths, synthesis)
+        wav, wav_lengths = vocoder.waveforms(
+            out["linear"], out["n_frames"], loaded.linear_mean, loaded.linear_std, audio_config,
+            synthesis.griffin_lim_iters, synthesis.griffin_lim_power,
+        )
+        return {
+            "waveform": wav,  # [N, samples] float32 in [-1, 1]; rows end at `length`
+            "length": wav_lengths,  # [N] int32 samples
+            "stopped": out["stopped"],  # [N] bool; False: decoding hit its length limit
+        }
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="symbols")])
-        def synthesize_symbols(self, symbols):
-            ids, lengths = self.symbol_ids(symbols)  # [N, T_in], [N]
-            return self._synthesize(ids, lengths)
+    def synthesize_symbols(symbols):
+        return synthesize_ids(*symbol_ids(symbols))  # ids [N, T_in], lengths [N]
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="ids"),
-                                      tf.TensorSpec([None], tf.int32, name="lengths")])
-        def synthesize_ids(self, ids, lengths):
-            return self._synthesize(ids, lengths)
-
-    return TextToSpeech()
+    archive = keras.export.ExportArchive()
+    archive.track(loaded.model)
+    archive.track(symbol_ids)  # its lookup table and the vocabulary file, an asset of the SavedModel
+    archive.add_endpoint(SIGNATURE, synthesize_symbols,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="symbols")])
+    archive.add_endpoint(IDS_SIGNATURE, synthesize_ids,
+                         input_signature=[tf.TensorSpec([None, None], tf.int32, name="ids"),
+                                          tf.TensorSpec([None], tf.int32, name="lengths")])
+    return archive
 
 
 def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
     """Write the SavedModel of model_dir's newest checkpoint to output_dir (replaced only once complete); either may
     be a URL."""
-    import tensorflow as tf
 
     from tacotron.network.model_dir import ModelError, load_model, local_model_dir, recorded_frontend
 
@@ -90,7 +91,7 @@ def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
         except ModelError as e:
             raise ExportError(str(e)) from None
         synthesis, audio_config = loaded.configs.synthesis, loaded.configs.audio
-        module = build_module(loaded, synthesis, audio_config)
+        archive = build_archive(loaded, synthesis, audio_config)
         info = {
             "step": loaded.step,
             "model_dir": model_dir if storage.is_url(model_dir) else os.path.abspath(model_dir),
@@ -108,8 +109,7 @@ def export(model_dir: str, output_dir: str, gin_params: tuple = ()) -> dict:
         }
         # Written aside, then published: an interrupted export never leaves a half-written model at output_dir.
         saved = os.path.join(stack.enter_context(tempfile.TemporaryDirectory(prefix="export-")), "saved_model")
-        tf.saved_model.save(module, saved, signatures={SIGNATURE: module.synthesize_symbols,
-                                                       IDS_SIGNATURE: module.synthesize_ids})
+        archive.write_out(saved, verbose=False)
         with open(os.path.join(saved, EXPORT_INFO), "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2, ensure_ascii=False)
         storage.publish_folder(saved, output_dir)

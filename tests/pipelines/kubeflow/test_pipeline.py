@@ -1,4 +1,4 @@
-"""pipelines.kubeflow.pipeline, compiled: tasks, wiring, GPU, retries, caching, volumes, the export condition."""
+"""pipelines.kubeflow.pipeline, compiled: tasks, wiring, GPU, retries, caching, volumes, the export and deploy steps."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def test_compiled_pipeline_wires_the_tasks_in_data_flow_order(compiled):
     assert evaluate_inputs["model"]["taskOutputArtifact"]["producerTask"] == "train"
     assert evaluate_inputs["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
     assert tasks["gate"]["inputs"]["artifacts"]["evaluation"]["taskOutputArtifact"]["producerTask"] == "evaluate"
-    # Export runs only inside the gate's condition.
+    # Export runs only inside the gate's condition, and the KServe deploy inside that one (below).
     condition = tasks["condition-1"]
     assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--gate-Output'] == true"
-    assert set(compiled["components"]["comp-condition-1"]["dag"]["tasks"]) == {"export"}
+    assert set(compiled["components"]["comp-condition-1"]["dag"]["tasks"]) == {"export", "condition-2"}
     # The report is the pipeline's output.
     assert compiled["root"]["dag"]["outputs"]["artifacts"]["Output"]["artifactSelectors"][0]["producerSubtask"] == (
         "evaluate"
@@ -71,6 +71,32 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
     assert tasks["train"]["inputs"]["parameters"]["backend"] == {"componentInputParameter": "train_backend"}
 
 
+def test_a_passed_gate_deploys_the_pushed_version_to_kserve_only_with_a_namespace(compiled):
+    parameters = compiled["root"]["inputDefinitions"]["parameters"]
+    assert {name: (spec["parameterType"], spec["defaultValue"]) for name, spec in parameters.items()
+            if name.startswith("kserve_")} == {"kserve_namespace": ("STRING", ""),
+                                               "kserve_service": ("STRING", "tacotron"),
+                                               "kserve_service_account": ("STRING", "tacotron-models")}
+    condition = compiled["components"]["comp-condition-1"]["dag"]["tasks"]["condition-2"]
+    assert condition["triggerPolicy"]["condition"] == (
+        "inputs.parameter_values['pipelinechannel--kserve_namespace'] != ''")
+    assert condition["dependentTasks"] == ["export"]
+    (deploy,) = compiled["components"]["comp-condition-2"]["dag"]["tasks"].values()
+    inputs = deploy["inputs"]["parameters"]
+    # The version the export pushed, to the InferenceService the parameters name, in the pipeline's image.
+    assert condition["inputs"]["parameters"]["pipelinechannel--export-Output"] == {
+        "taskOutputParameter": {"outputParameterKey": "Output", "producerTask": "export"}}
+    assert inputs["pushed"] == {"componentInputParameter": "pipelinechannel--export-Output"}
+    assert {key: inputs[key] for key in ("namespace", "name", "service_account")} == {
+        "namespace": {"componentInputParameter": "pipelinechannel--kserve_namespace"},
+        "name": {"componentInputParameter": "pipelinechannel--kserve_service"},
+        "service_account": {"componentInputParameter": "pipelinechannel--kserve_service_account"}}
+    assert inputs["image"] == {"runtimeValue": {"constant": "registry.example/tacotron:test"}}
+    assert inputs["volume_claim"] == {"runtimeValue": {"constant": ""}}
+    # Deploying is a side effect on the cluster: never skipped as cached.
+    assert deploy["cachingOptions"] == {} and deploy["taskInfo"]["name"] == "deploy"
+
+
 def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_kept(tmp_path):
     path = tmp_path / "pipeline.yaml"
     result = kubeflow("compile", "--output", path, "--pvc", "tacotron-models:/mnt/models")
@@ -83,5 +109,10 @@ def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_k
     for mount in mounts.values():
         assert mount == [{"constant": "tacotron-models", "mountPath": "/mnt/models",
                           "pvcNameParameter": {"runtimeValue": {"constant": "tacotron-models"}}}]
+    # The deploy task mounts nothing: it names the claim to KServe, which reads the pushed version from it (pvc://).
+    ir = next(yaml.safe_load_all(path.read_text()))
+    deploy = ir["components"]["comp-condition-2"]["dag"]["tasks"]["deploy"]["inputs"]["parameters"]
+    assert deploy["volume_claim"] == {"runtimeValue": {"constant": "tacotron-models"}}
+    assert deploy["volume_mount_path"] == {"runtimeValue": {"constant": "/mnt/models"}}
     refused = kubeflow("compile", "--output", path, "--pvc", "Bad_Claim:relative")
     assert refused.returncode == 2 and "--pvc 'Bad_Claim:relative'" in refused.stderr.strip().splitlines()[-1]

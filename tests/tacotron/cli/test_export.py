@@ -114,3 +114,58 @@ def test_an_export_from_another_g2p_is_refused_naming_both(exported, tmp_path):
                               tmp_path / "out.wav"), "tacotron-synthesize")
     assert "espeak_version 1.49.0" in line and "espeak_version 1.52" in line
     assert not (tmp_path / "out.wav").exists()
+
+
+THREE_LOADERS = """
+import json, os, subprocess, sys
+import numpy as np
+import tensorflow as tf
+path, symbols, outdir = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+by_object = tf.saved_model.load(path).signatures["serving_default"](symbols=tf.constant(symbols))
+# TF Serving's path: the C++ loader's TF1 session load of the serve tag, then the signature's tensors by name.
+with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+    signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def["serving_default"]
+    by_session = session.run({k: v.name for k, v in signature.outputs.items()},
+                             {signature.inputs["symbols"].name: symbols})
+saved_model_cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+cli = subprocess.run([saved_model_cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def",
+                      "serving_default", "--input_exprs", "symbols=" + json.dumps(symbols), "--outdir", outdir],
+                     capture_output=True, text=True)
+if cli.returncode:
+    sys.exit("saved_model_cli run failed: " + cli.stderr.strip().splitlines()[-1])
+by_cli = {name: np.load(f"{outdir}/{name}.npy") for name in ("waveform", "length")}
+print(json.dumps({name: [np.asarray(out[name]).tolist() for out in (by_object, by_session, by_cli)]
+                  for name in ("waveform", "length")}))
+"""
+
+
+def test_tf_serving_session_loader_saved_model_cli_and_tf2_loader_give_the_same_waveform(exported, tmp_path):
+    from tacotron.serving.export import load_exported
+    from tacotron.text import normalize_text
+
+    symbols = load_exported(str(exported)).symbols([normalize_text("Hello world."), normalize_text("Call us.")])
+    result = subprocess.run([sys.executable, "-c", THREE_LOADERS, str(exported), json.dumps(symbols),
+                             str(tmp_path / "cli")], cwd=tmp_path, env=env(), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    tf2, session, cli = (np.asarray(w) for w in outputs["waveform"])
+    assert outputs["length"][0] == outputs["length"][1] == outputs["length"][2]
+    assert tf2.shape == session.shape == cli.shape and tf2.size > 0
+    assert np.array_equal(tf2, session) and np.array_equal(tf2, cli)
+
+
+def test_the_infra_validator_refuses_what_tf_serving_cannot_load_in_one_line(exported, tmp_path):
+    import shutil
+
+    from tacotron.serving.export import ExportError
+    from tacotron.serving.validate import validate_saved_model
+
+    assert validate_saved_model(str(exported))["samples"] > 0
+    broken = tmp_path / "broken"
+    shutil.copytree(exported, broken)
+    for variables in (broken / "variables").iterdir():
+        variables.write_bytes(b"")
+    with pytest.raises(ExportError) as error:
+        validate_saved_model(str(broken))
+    assert "session loader" in str(error.value) and "\n" not in str(error.value)
