@@ -290,6 +290,9 @@ def _summary(workdir: pathlib.Path, seconds: float, console) -> dict:
         print("gate: " + ("passed" if verdict["passed"] else "failed: " + "; ".join(verdict["reasons"])), flush=True)
     if summary["exported"]:
         print(f"exported model: {summary['exported']}", flush=True)
+        # The serving folder, not the version: the server follows the versions later runs push there.
+        serving = summary["exported"].rstrip("/").rsplit("/", 1)[0]
+        print(f"serve it: .venv/bin/tacotron-serve --model {serving}  (then open http://localhost:8080/)", flush=True)
     else:
         print("no model exported: the gate did not pass", flush=True)
     if console is not None:
