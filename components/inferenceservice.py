@@ -4,10 +4,12 @@ version through the Kubernetes API."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from components import kubernetes_api
+from components.kubernetes_api import api_reason, one_line
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -112,18 +114,10 @@ def storage_uri(pushed: str, volume_claim: str = "", mount_path: str = "") -> st
 
 def connect() -> ApiClient:
     """A kubernetes ApiClient: the pod's service account inside a cluster, else the kubeconfig's current context."""
-    from kubernetes import client, config
-
-    configuration = client.Configuration()
     try:
-        config.load_incluster_config(client_configuration=configuration)
-    except (config.ConfigException, OSError):
-        try:
-            config.load_kube_config(client_configuration=configuration)
-        except (config.ConfigException, OSError) as e:
-            raise DeployError(f"no Kubernetes API to deploy to: not in a cluster, and no kubeconfig "
-                              f"({_one_line(str(e))})") from None
-    return client.ApiClient(configuration)
+        return kubernetes_api.connect()[0]
+    except kubernetes_api.NoApi as e:
+        raise DeployError(f"no Kubernetes API to deploy to: {e}") from None
 
 
 def deploy(api_client: ApiClient, namespace: str, name: str, image: str, uri: str,
@@ -145,12 +139,12 @@ def deploy(api_client: ApiClient, namespace: str, name: str, image: str, uri: st
                 return
         raise DeployError(f"{where} changed each time it was read ({tries} tries): run the step again")
     except client.ApiException as e:
-        reason = _api_reason(e)
+        reason = api_reason(e)
         hint = "" if _WEBHOOK in reason else _HINTS.get(e.status, "")
         raise DeployError(f"the Kubernetes API refused {where}: {reason}{hint}") from None
     except (OSError, urllib3.exceptions.HTTPError) as e:
         raise DeployError(f"{where}: cannot reach the Kubernetes API at {api_client.configuration.host}: "
-                          f"{_one_line(str(e))}") from None
+                          f"{one_line(str(e))}") from None
     finally:
         api_client.close()
 
@@ -203,18 +197,5 @@ def _try(api, namespace: str, name: str, uri: str, wanted: dict, where: str, log
     return True
 
 
-def _api_reason(error) -> str:
-    """An ApiException in one line: HTTP status, reason and the API's own message (a Status object's)."""
-    try:
-        message = json.loads(error.body or "{}").get("message", "")
-    except ValueError:
-        message = error.body or ""
-    return _one_line(f"HTTP {error.status} {error.reason or ''}: {message}".rstrip(": "))
-
-
 def _print(line: str) -> None:
     print(line, flush=True)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

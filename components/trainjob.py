@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from components import kubernetes_api
+from components.kubernetes_api import api_reason, one_line
+
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
@@ -24,8 +27,6 @@ RUNTIME = "jax-distributed"
 COMMAND = "tacotron-train"
 # The API verbs `run` uses on TrainJobs: what pipelines/kubeflow/trainjob-rbac.yaml grants the pipeline's account.
 VERBS = ("create", "get", "list", "watch", "delete")
-# Where a pod finds its own namespace (the service account's mount).
-NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 # Storage every pod reads alike (tacotron.storage's schemes). KFP's default artifact store is MinIO, whose artifact
 # URIs say minio://bucket/key: it speaks S3, with its endpoint in AWS_ENDPOINT_URL like any other S3 store.
 SHARED_SCHEMES = ("s3", "gs")
@@ -109,22 +110,11 @@ def manifest(name: str, namespace: str, image: str, nodes: int, args: Sequence[s
 def connect(namespace: str = "") -> tuple[ApiClient, str]:
     """(a kubernetes ApiClient, the namespace to run in): the pod's service account and own namespace inside a
     cluster, else the kubeconfig's current context and its namespace; `namespace` overrides either."""
-    from kubernetes import client, config
-
-    configuration = client.Configuration()
     try:
-        config.load_incluster_config(client_configuration=configuration)
-        with open(NAMESPACE_FILE) as f:
-            own = f.read().strip()
-    except (config.ConfigException, OSError):
-        try:
-            config.load_kube_config(client_configuration=configuration)
-            _, context = config.list_kube_config_contexts()
-        except (config.ConfigException, OSError) as e:
-            raise TrainJobError(f"no Kubernetes API to submit the TrainJob to: not in a cluster, and no kubeconfig "
-                                f"({_one_line(str(e))})") from None
-        own = context.get("context", {}).get("namespace", "default")
-    return client.ApiClient(configuration), namespace or own
+        api_client, own = kubernetes_api.connect()
+    except kubernetes_api.NoApi as e:
+        raise TrainJobError(f"no Kubernetes API to submit the TrainJob to: {e}") from None
+    return api_client, namespace or own
 
 
 def launch(run_key: str, image: str, nodes: int, args: Sequence[str], resources: Resources = Resources(),
@@ -164,7 +154,7 @@ def run(job: dict, api_client: ApiClient, log: Callable[[str], None] | None = No
                                 f"{_reason(failure)}") from None
         raise TrainJobError(f"{where} deleted: the task was cancelled ({e})") from None
     except client.ApiException as e:
-        raise TrainJobError(f"{where}: the Kubernetes API answered {_api_reason(e)}") from None
+        raise TrainJobError(f"{where}: the Kubernetes API answered {api_reason(e)}") from None
     except (OSError, urllib3.exceptions.HTTPError) as e:
         raise TrainJobError(f"{where}: cannot reach the Kubernetes API at {api_client.configuration.host}: "
                             f"{_reason(e)}") from None
@@ -204,7 +194,7 @@ def _create(api, job: dict, where: str, log: Callable[[str], None]) -> None:
         api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, job)
     except client.ApiException as e:
         if e.status != 409:
-            raise TrainJobError(f"the Kubernetes API rejected {where}: {_api_reason(e)}{_HINTS.get(e.status, '')}") \
+            raise TrainJobError(f"the Kubernetes API rejected {where}: {api_reason(e)}{_HINTS.get(e.status, '')}") \
                 from None
         existing = _get(api, namespace, name)
         if existing is not None and _outcome(existing) is None:
@@ -286,7 +276,7 @@ def _outcome(job: dict) -> str | None:
         if condition["type"] == "Complete":
             return "Complete"
         if condition["type"] == "Failed":
-            return _one_line(f"{condition.get('reason') or 'Failed'}: {condition.get('message') or 'no message'}")
+            return one_line(f"{condition.get('reason') or 'Failed'}: {condition.get('message') or 'no message'}")
     return None
 
 
@@ -321,26 +311,11 @@ def _wait_gone(api, namespace: str, name: str, where: str, timeout_s: float = 12
         time.sleep(1)
 
 
-def _api_reason(error) -> str:
-    """An ApiException in one line: HTTP status, reason and the API's own message (a Status object's)."""
-    import json
-
-    try:
-        message = json.loads(error.body or "{}").get("message", "")
-    except ValueError:
-        message = error.body or ""
-    return _one_line(f"HTTP {error.status} {error.reason or ''}: {message}".rstrip(": "))
-
-
 def _reason(error: Exception) -> str:
     from kubernetes import client
 
-    return _api_reason(error) if isinstance(error, client.ApiException) else _one_line(str(error))
+    return api_reason(error) if isinstance(error, client.ApiException) else one_line(str(error))
 
 
 def _print(line: str) -> None:
     print(line, flush=True)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -14,7 +14,7 @@ from tacotron.network.model_dir import LoadedModel
 from tacotron.text import frontend
 
 # Silence between the sentences of a long text that was split, in seconds.
-_SENTENCE_PAUSE = 0.15
+SENTENCE_PAUSE_S = 0.15
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -42,6 +42,12 @@ def split_text(normalized: str, max_chars: int) -> list[str]:
         else:
             chunks.append(piece)
     return chunks
+
+
+def first_sentence_apart(chunks: list[str]) -> list[str]:
+    """The chunks with the first sentence of the first one on its own: what a stream sends first, soonest."""
+    first, _, rest = _SENTENCE_END_RE.sub("\n", chunks[0], count=1).partition("\n")
+    return [first, *([rest] if rest else []), *chunks[1:]]
 
 
 def prepare_text(raw: str, max_chars: int, reader: frontend.Frontend | None = None) -> list[str]:
@@ -193,7 +199,7 @@ def join_chunks(
     waves: list[np.ndarray], stopped: list[bool], chunked: list[list[str]], sample_rate: int
 ) -> tuple[list[np.ndarray], list[bool]]:
     """Per-chunk audio back to one waveform per utterance, with a short pause between its sentences."""
-    pause = np.zeros(int(_SENTENCE_PAUSE * sample_rate), np.float32)
+    pause = np.zeros(int(SENTENCE_PAUSE_S * sample_rate), np.float32)
     results, ok, i = [], [], 0
     for chunks in chunked:
         parts = waves[i : i + len(chunks)]

@@ -17,10 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from tacotron.audio import formats
 from tacotron.serving.batcher import Batcher, Overloaded
-from tacotron.serving.inference import TextError, prepare_text
+from tacotron.serving.inference import SENTENCE_PAUSE_S, TextError, first_sentence_apart, prepare_text
 from tacotron.serving.versions import FollowedModel
-
-SENTENCE_PAUSE_S = 0.25  # between the sentences of one text, as tacotron.serving.inference.join_chunks pauses
 
 
 class RequestError(Exception):
@@ -101,7 +99,7 @@ class Speaker:
     async def stream(self, text: object, fmt: formats.AudioFormat) -> AsyncIterator[bytes]:
         """`text`'s audio sentence by sentence: the first sentence is sent as soon as it is synthesized, before the
         next is started. Refusals (4xx, 503) are raised before the first byte."""
-        chunks = self.sentences(text)
+        chunks = first_sentence_apart(self.sentences(text))
         return self._stream(self._admit(chunks[0]), chunks[1:], fmt)
 
     async def _stream(self, first: asyncio.Future, rest: list[str], fmt: formats.AudioFormat) -> AsyncIterator[bytes]:

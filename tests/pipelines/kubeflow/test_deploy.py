@@ -5,13 +5,11 @@ else of it), a change in between read again, and every refusal or unreachable AP
 from __future__ import annotations
 
 import copy
-import http.server
 import itertools
 import json
 import os
 import subprocess
 import sys
-import threading
 import urllib.parse
 
 import pytest
@@ -19,6 +17,7 @@ import yaml
 
 from components import inferenceservice
 from tests.conftest import REPO
+from tests.fake_kubernetes import LoopbackApi
 from tests.kfp_server import send_json
 from tests.pipelines.kubeflow.test_inferenceservice import NAME, VALIDATOR, creatable
 
@@ -43,7 +42,7 @@ def merged(target, patch):
     return result
 
 
-class FakeKServe:
+class FakeKServe(LoopbackApi):
     """The Kubernetes API's InferenceService endpoints (get, create, merge patch) on loopback, over real HTTP.
 
     A create or patch is checked against the pinned CRD's schema (422, as the API server words it) and KServe's webhook
@@ -57,34 +56,7 @@ class FakeKServe:
         self.objects: dict[str, dict] = {}
         self.requests: list[tuple[str, str, str, dict | None]] = []
         self._versions = itertools.count(1)
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                fake.answer(self, "GET")
-
-            def do_POST(self):
-                fake.answer(self, "POST")
-
-            def do_PATCH(self):
-                fake.answer(self, "PATCH")
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def store(self, isvc: dict) -> dict:
         isvc = copy.deepcopy(isvc)
@@ -138,10 +110,6 @@ class FakeKServe:
                                f"InferenceService name must consist of lower case alphanumeric characters or '-', and "
                                f"must start with alphabetical character.")
         return send_json(handler, code, self.store(isvc))
-
-    def status(self, handler, code: int, reason: str, message: str) -> None:
-        send_json(handler, code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                  "message": message, "reason": reason, "code": code})
 
     def calls(self) -> list[str]:
         return [method for method, _, _, _ in self.requests]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import http.server
 import itertools
 import json
 import os
@@ -25,6 +24,7 @@ import yaml
 
 from components import trainjob
 from tests.conftest import REPO
+from tests.fake_kubernetes import LoopbackApi
 from tests.kfp_server import send_json
 
 TRAINER = pathlib.Path(__file__).parent / f"trainer_{trainjob.TRAINER_VERSION}"
@@ -170,7 +170,7 @@ def test_the_rbac_manifest_grants_what_the_watcher_uses():
     assert all("namespace" not in subject for subject in binding["subjects"])
 
 
-class FakeKubernetes:
+class FakeKubernetes(LoopbackApi):
     """The Kubernetes API's TrainJob endpoints (create, get, watch, delete) on loopback, over real HTTP.
 
     `script`: the statuses the TrainJob goes through, one per watch event, in order; `then`, once the script is
@@ -186,35 +186,11 @@ class FakeKubernetes:
         self.watching = threading.Event()
         self.deleted = threading.Event()
         self._versions = itertools.count(1)
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake.answer(self, "POST")
-
-            def do_GET(self):
-                fake.answer(self, "GET")
-
-            def do_DELETE(self):
-                fake.answer(self, "DELETE")
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
+        super().__init__()
 
     def __exit__(self, *exc):
         self.deleted.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
     def store(self, job: dict) -> dict:
         job = copy.deepcopy(job)
@@ -280,10 +256,6 @@ class FakeKubernetes:
             if name not in self.objects:
                 chunk(json.dumps({"type": "DELETED", "object": {"metadata": {"name": name}}}).encode() + b"\n")
             chunk(b"")
-
-    def status(self, handler, code: int, reason: str, message: str, status: str = "Failure") -> None:
-        send_json(handler, code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status,
-                                  "message": message, "reason": reason, "code": code})
 
     def created(self) -> dict:
         (body,) = [body for method, _, body in self.requests if method == "POST"]
