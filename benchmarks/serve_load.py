@@ -54,7 +54,9 @@ import psutil
 import soundfile
 from machine import describe as describe_machine  # benchmarks/ is on sys.path when a script runs
 
+from tacotron import storage
 from tacotron.serving.export import EXPORT_INFO
+from tacotron.serving.versions import newest_version
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 HELD_OUT = REPO / "data" / "held_out" / "metadata.csv"
@@ -105,20 +107,15 @@ def held_out_sentences(path: pathlib.Path = HELD_OUT) -> list[str]:
 
 
 def export_info(model: str) -> tuple[str | None, dict]:
-    """The folder tacotron-serve will serve first (the SavedModel itself, or the highest-numbered version holding
-    one) and its export information (EXPORT_INFO); (None, {}) when it is not a local folder (a URL)."""
-    root = pathlib.Path(model)
-    if (root / EXPORT_INFO).is_file():
-        folder = root
-    elif root.is_dir():
-        numbered = sorted((p for p in root.iterdir() if p.name.isdigit() and (p / EXPORT_INFO).is_file()),
-                          key=lambda p: int(p.name), reverse=True)
-        if not numbered:
+    """The version tacotron-serve will serve first (tacotron.serving.versions picks it, as the server does) and its
+    export information (EXPORT_INFO); (None, {}) when there is none to read."""
+    try:
+        version = newest_version(model)
+        if version is None:
             return None, {}
-        folder = numbered[0]
-    else:
+        return version.path, json.loads(storage.read_text(storage.join(version.path, EXPORT_INFO)))
+    except (storage.StorageError, ValueError):
         return None, {}
-    return str(folder), json.loads((folder / EXPORT_INFO).read_text(encoding="utf-8"))
 
 
 class Server:

@@ -79,9 +79,8 @@ def type_press_and_wait(url: str, sentence: str, screenshot: pathlib.Path, timeo
         page.call("Page.navigate", url=url)
         while page.evaluate("document.readyState") != "complete":
             time.sleep(0.1)
-        page.evaluate("document.getElementById('text').select()")
         page.click("#text")
-        page.evaluate("document.getElementById('text').select()")
+        page.evaluate("document.getElementById('text').select()")  # typing then replaces the sample sentence
         page.call("Input.insertText", text=sentence)
         page.click("#speak")
         deadline = time.monotonic() + timeout_s

@@ -121,6 +121,16 @@ def is_saved_model(path: str) -> bool:
     return storage.exists(storage.join(path, "saved_model.pb")) and storage.is_complete(path)
 
 
+def recorded_reader(path: str):
+    """(export_info.json's content, the Frontend it records) of a local export; OSError, ValueError or KeyError when
+    it has no readable one (callers say it their way)."""
+    from tacotron.text.frontend import Frontend
+
+    with open(os.path.join(path, EXPORT_INFO), encoding="utf-8") as f:
+        info = json.load(f)
+    return info, Frontend(info["frontend"]["frontend"])
+
+
 class ExportedModel:
     """A local tacotron-export SavedModel with the Python text path in front: text -> the recorded frontend's symbols
     -> the symbols signature."""
@@ -128,12 +138,10 @@ class ExportedModel:
     def __init__(self, path: str):
         import tensorflow as tf
 
-        from tacotron.text.frontend import Frontend, FrontendError
+        from tacotron.text.frontend import FrontendError
 
         try:
-            with open(os.path.join(path, EXPORT_INFO), encoding="utf-8") as f:
-                self.info = json.load(f)
-            self.frontend = Frontend(self.info["frontend"]["frontend"])
+            self.info, self.frontend = recorded_reader(path)
             self.frontend.check_matches(self.info["frontend"], f"the export {path!r}")
             self._serve = tf.saved_model.load(path).signatures[SIGNATURE]
         except FrontendError as e:

@@ -3,12 +3,9 @@ session loader that TF Serving (and KServe's TensorFlow runtime) use, and speaks
 
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
 
-from tacotron.serving.export import EXPORT_INFO, SIGNATURE, ExportError
+from tacotron.serving.export import EXPORT_INFO, SIGNATURE, ExportError, recorded_reader
 
 CANARY = "Your call is important to us. Please hold."
 
@@ -19,12 +16,9 @@ def validate_saved_model(path: str, canary: str = CANARY) -> dict:
     import tensorflow as tf
 
     from tacotron.serving.inference import prepare_text
-    from tacotron.text.frontend import Frontend
 
     try:
-        with open(os.path.join(path, EXPORT_INFO), encoding="utf-8") as f:
-            info = json.load(f)
-        reader = Frontend(info["frontend"]["frontend"])
+        info, reader = recorded_reader(path)
         symbols = [reader.symbol_string(chunk) for chunk in prepare_text(canary, 200, reader)]
     except (OSError, ValueError, KeyError) as e:
         raise ExportError(f"{path!r}: no readable {EXPORT_INFO} ({str(e).splitlines()[0]})") from None
