@@ -31,13 +31,13 @@ CASES = [
     # currency
     ("$5", "five dollars"),
     ("$1", "one dollar"),
-    ("$5.50", "five dollars, fifty cents"),
+    ("$5.50", "five dollars and fifty cents"),
     ("$0.01", "one cent"),
     ("$1,000", "one thousand dollars"),
     ("$2.5 million", "two point five million dollars"),
     ("-$5", "minus five dollars"),
     ("£3", "three pounds"),
-    ("£1.50", "one pound, fifty pence"),
+    ("£1.50", "one pound and fifty pence"),
     ("€2", "two euros"),
     ("€1", "one euro"),
     ("it costs 5€", "it costs five euros"),
@@ -56,7 +56,7 @@ CASES = [
     ("1,984", "one thousand nine hundred eighty four"),
     # times
     ("3:30 pm", "three thirty p m"),
-    ("at 3:30 P.M.", "at three thirty p m"),
+    ("at 3:30 P.M.", "at three thirty p m."),
     ("10:00", "ten o'clock"),
     ("7:05", "seven oh five"),
     ("11:45 am", "eleven forty five a m"),
@@ -65,7 +65,7 @@ CASES = [
     ("9pm", "nine p m"),
     # abbreviations
     ("Mr. Smith", "mister smith"),
-    ("Mrs. Jones", "misess jones"),
+    ("Mrs. Jones", "missus jones"),
     ("Dr. Who", "doctor who"),
     ("St. Louis", "saint louis"),
     ("Acme Co. and Sons", "acme company and sons"),
