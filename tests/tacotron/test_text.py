@@ -86,7 +86,7 @@ CASES = [
     ("\u201cHello,\u201d she said", '"hello," she said'),
     ("it\u2019s \u2018quoted\u2019", "it's 'quoted'"),
     ("wait\u2014what", "wait - what"),
-    ("pages 1\u20132", "pages one-two"),
+    ("pages 1\u20132", "pages one to two"),
     ("and so\u2026", "and so..."),
     ("\u00abbonjour\u00bb", '"bonjour"'),
     ("a\u00a0b\u2009c", "a b c"),

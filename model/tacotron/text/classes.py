@@ -62,6 +62,8 @@ _URL_PREFIX_RE = re.compile(r"^(?:https?://)?(www\.)?", _I)
 _ADDRESS_PUNCTUATION = {".": "dot", "@": "at", "-": "dash", "_": "underscore", "/": "slash", "+": "plus",
                         "?": "question mark", "=": "equals", "&": "and", "%": "percent", "~": "tilde", "#": "hash",
                         ":": "colon"}
+_TWO_LETTER_WORDS = frozenset({"my", "me", "go", "do", "to", "we", "hi", "on", "in", "at", "up", "it", "be", "no", "so",
+                               "of", "or", "an", "is", "by", "he", "if", "oh", "ok"})
 _VOWEL_RE = re.compile(r"[aeiouy]", _I)
 
 
@@ -69,9 +71,10 @@ def _address_part(part: str, tld: bool = False) -> str:
     if tld:
         return _SPOKEN_TLDS.get(part.lower(), spell(part))
     pieces = re.findall(r"[A-Za-z]+|\d+", part)
-    # A piece with a vowel and three letters or more is said as a word ("john", "example"); "jd" is spelled.
-    return " ".join(piece.lower() if piece.isalpha() and len(piece) >= 3 and _VOWEL_RE.search(piece)
-                    else spell(piece) for piece in pieces)
+    # A piece with a vowel and three letters or more is said as a word ("john", "example"), as are the two-letter
+    # words; "jd" is spelled.
+    return " ".join(piece.lower() if piece.lower() in _TWO_LETTER_WORDS or (
+        piece.isalpha() and len(piece) >= 3 and _VOWEL_RE.search(piece)) else spell(piece) for piece in pieces)
 
 
 def _read_address(address: str, tld_last: bool = False) -> str:
@@ -160,8 +163,9 @@ _NUMERIC_DATE_RE = re.compile(rf"{_L}(\d{{1,2}})([/.-])(\d{{1,2}})\2(\d{{4}}|\d{
 _MONTH_DAY_RE = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b(?!:)(?:(,?\s+){_YEAR}\b)?", _F)
 _DAY_MONTH_RE = re.compile(rf"\b{_DAY}(\s+of)?\s+({_MONTH_NAMES})\b\.?(?:(,?\s+){_YEAR}\b)?", _F)
 _MONTH_YEAR_RE = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_YEAR}\b", _F)
-_WEEKDAY_RE = re.compile(rf"\b({'|'.join(w.capitalize() for w in _WEEKDAYS)})\.(?=,?\s+(?:{_MONTH_NAMES}|\d))", _F)
-_SLASH_DATE_RE = re.compile(rf"{_L}(\d{{1,2}})/(\d{{1,2}}){_R}", _F)
+# "Tue, Oct 7", "Sat. 5/3": a weekday's abbreviation before a date ("the Sun, 5 million" is no date).
+_WEEKDAY_RE = re.compile(rf"\b({'|'.join(w.capitalize() for w in _WEEKDAYS)})\b"
+                         rf"(?:\.(?=,?\s+(?:{_MONTH_NAMES}|\d))|(?=,?\s+(?:{_MONTH_NAMES})\b))", _F)
 
 
 def _month(name: str) -> str:
@@ -209,12 +213,12 @@ def date(text: str) -> str:
         spoken = spoken if match[2] else "the " + spoken
         return f"{spoken}, {numbers.year(int(match[5]))}" if match[5] else spoken
 
+    text = _sub(_WEEKDAY_RE, lambda m: _WEEKDAYS[m[1].lower()], text)
     text = _sub(_ISO_DATE_RE, iso, text)
     text = _sub(_NUMERIC_DATE_RE, numeric, text)
     text = _sub(_MONTH_DAY_RE, month_day, text)
     text = _sub(_DAY_MONTH_RE, day_month, text)
-    text = _sub(_MONTH_YEAR_RE, lambda m: f"{_month(m[1])} {numbers.year(int(m[2]))}", text)
-    return _sub(_WEEKDAY_RE, lambda m: _WEEKDAYS[m[1].lower()], text)
+    return _sub(_MONTH_YEAR_RE, lambda m: f"{_month(m[1])} {numbers.year(int(m[2]))}", text)
 
 
 # --- times ----------------------------------------------------------------------------------------------------
@@ -222,6 +226,12 @@ def date(text: str) -> str:
 _MERIDIEM = r"(?:\s?([AaPp])\.?\s?[Mm]\b(?:\.(?!\s*(?:$|[A-Z])))?)"
 _CLOCK_RE = re.compile(rf"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:]){_MERIDIEM}?", _F)
 _HOUR_RE = re.compile(rf"(?<![\w:.])(1[0-2]|0?[1-9]){_MERIDIEM}", _F)
+_CLOCK = r"\d{1,2}(?::\d{2})?"
+_CLOCK_RANGE_RE = re.compile(
+    rf"(?<![\w:.])({_CLOCK}{_MERIDIEM}?)\s?-\s?(?={_CLOCK}{_MERIDIEM}|\d{{1,2}}:\d{{2}})", _F)
+# "between 8:00 and 8:30 a.m.": the first time of a range shares the second's a.m. and is said "eight".
+_SHARED_MERIDIEM_RE = re.compile(rf"\s*(?:-|to|and|until|till|through)\s*\d{{1,2}}(?::\d{{2}})?{_MERIDIEM}", _F)
+_RANGE_RE = re.compile(r"(?<![\w.,/:-])([1-9]\d*(?:\.\d+)?)\s?-\s?([1-9]\d*(?:\.\d+)?)(?![\w/:-]|[.,]\d)", _F)
 
 
 def _meridiem(letter: str | None) -> str:
@@ -234,7 +244,8 @@ def time(text: str) -> str:
     def clock(match: re.Match[str]) -> str:
         hour, minute, meridiem = int(match[1]), int(match[2]), match[3]
         if minute == 0:
-            spoken = numbers.words(hour) if meridiem else (
+            shared = not meridiem and _SHARED_MERIDIEM_RE.match(match.string, match.end())
+            spoken = numbers.words(hour) if meridiem or shared else (
                 f"{numbers.words(hour)} o'clock" if 1 <= hour <= 12 else f"{numbers.words(hour)} hundred")
         elif minute < 10:
             spoken = f"{numbers.words(hour)} oh {numbers.words(minute)}"
@@ -242,8 +253,20 @@ def time(text: str) -> str:
             spoken = f"{numbers.words(hour)} {numbers.words(minute)}"
         return spoken + _meridiem(meridiem)
 
+    text = _CLOCK_RANGE_RE.sub(lambda m: f"{m[1]} to ", text)
     text = _sub(_CLOCK_RE, clock, text)
     return _sub(_HOUR_RE, lambda m: numbers.words(int(m[1])) + _meridiem(m[2]), text)
+
+
+def number_range(text: str) -> str:
+    """10-20% -> "10 to 20%", 9-5 -> "9 to 5": a hyphen between a smaller and a larger number, or between two hours
+    of the clock, is a range (the numbers themselves are read by the classes after this one)."""
+
+    def read(match: re.Match[str]) -> str:
+        low, high = float(match[1]), float(match[2])
+        return f"{match[1]} to {match[2]}" if low < high or high <= low <= 12 else match[0]
+
+    return _RANGE_RE.sub(read, text)
 
 
 # --- money ----------------------------------------------------------------------------------------------------
@@ -311,7 +334,17 @@ _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=Tru
 _MEASURE_RE = re.compile(
     rf"(?<![\w.,$£€])({_NUM})\s?({_UNIT_NAMES})\.?(?![\w/])(?:(?<=in)(?=\s*(?:[,.;:!?)]|$|x\b|by\b|tall|long|wide|"
     rf"high|deep|thick|screen|display))|(?<!in)(?<!in\.))", _F)
+_LENGTH_WORDS = "feet|foot|inches|inch|meters|metres|yards|miles|centimeters|millimeters|kilometers"
+# "12 x 14 ft", "2 x 4 x 8": sizes are said "by"; "2 x 3 = 6" stays a product.
+_DIMENSION_RE = re.compile(
+    rf"(?<![\w.])({_NUM})\s*[xX×]\s*(?=(?:{_NUM})\s*(?:[xX×]\s*\d|(?:{_UNIT_NAMES}|{_LENGTH_WORDS})\b|['\"]))", _F)
+_DIMENSION_CHAIN_RE = re.compile(rf"(\bby\s+{_NUM})\s*[xX×]\s*(?=\d)", _F)
 _PER_RE = re.compile(r"(?<=[a-z])/(hour|hr|day|week|month|mo|year|yr|night|person|unit|each|minute|min|mile)\b")
+# "a 5 lb bag", "your 10 mg dose": a measure between a determiner and a noun is an adjective, said in the singular.
+_DETERMINER_BEFORE_RE = re.compile(r"\b(?:a|an|the|one|this|that|your|my|our|his|her|their|each|every|per)\s+$", _I)
+_NOUN_AFTER_RE = re.compile(
+    r"\s+(?!(?:and|or|of|to|in|into|on|at|for|from|with|by|per|each|is|are|was|were|will|be|been|a|an|the|long|tall|"
+    r"wide|high|deep|thick|away|ago|left|more|less|than|total|daily|twice)\b)[a-z]{2,}\b")
 _PER_WORDS = {"hr": "hour", "mo": "month", "yr": "year", "min": "minute"}
 
 
@@ -335,8 +368,12 @@ def measure(text: str) -> str:
         if len(match[2]) == 1 and match.end(1) == match.start(2):
             return None  # "3g", "5m": a glued single letter is as often a name ("3G network") as a unit
         singular, plural = _UNITS[match[2]]
-        return f"{numbers.quantity(match[1])} {singular if numbers.is_one(match[1]) else plural}"
+        adjective = _DETERMINER_BEFORE_RE.search(match.string, 0, match.start()) and _NOUN_AFTER_RE.match(
+            match.string, match.end())
+        return f"{numbers.quantity(match[1])} {singular if adjective or numbers.is_one(match[1]) else plural}"
 
+    text = _DIMENSION_RE.sub(lambda m: f"{m[1]} by ", text)
+    text = _DIMENSION_CHAIN_RE.sub(lambda m: f"{m[1]} by ", text)
     text = _sub(_MEASURE_RE, read, text)
     return _PER_RE.sub(lambda m: f" per {_PER_WORDS.get(m[1], m[1])}", text)
 
@@ -399,10 +436,11 @@ _CODE_WORDS = (r"order|confirmation|reference|ref|tracking|account|card|pin|zip|
                r"invoice|policy|member|customer|booking|reservation|transaction|serial|model|id|code|passcode|"
                r"password|voucher|coupon|badge|extension|ext|unit|gate|seat|route|bus|train|item|sku|part|room|"
                r"suite|apartment|apt")
-_CODE_FILLER = r"(?:\s+(?:number|no\.?|code|id|#|is|was|ending|ends|in|with|:))*\s*:?\s*#?\s*"
+_CODE_FILLER = r"(?:\s+(?:number|no\.?|code|id|ID|#|is|was|ending|ends|in|with|:))*\s*:?\s*#?\s*(?:[A-Z]{2,3}\s+)?"
 _CODE_AFTER_WORD_RE = re.compile(rf"\b((?:{_CODE_WORDS}){_CODE_FILLER})(\d[\d -]*\d|\d)(?![\w.,]\d|\w)", _I)
 _ALPHANUMERIC_RE = re.compile(
     r"(?<![\w.@/-])((?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?![\w@/]|-\w)", _F)
+_NUMBER_SIGN_IN_FILLER_RE = re.compile(r"\s*(?:\bno\.|#)\s*", _I)
 _DIMENSIONS_RE = re.compile(r"\d+[xX]\d+")
 _CODE_SIGN_RE = re.compile(r"(?<![\w&#])#\s*(?=[A-Za-z]*\d)")
 _KEEP_AS_NUMBER_AFTER = frozenset({"gate", "seat", "route", "bus", "train", "room", "suite", "apartment", "apt",
@@ -420,7 +458,8 @@ def code(text: str) -> str:
             return None  # "gate 12", "room 204": small numbers there are said as numbers
         if len(digits) < 3 and not digits.startswith("0"):
             return None
-        return match[1] + numbers.digits(digits)
+        said = _NUMBER_SIGN_IN_FILLER_RE.sub(" number ", match[1])
+        return said + numbers.digits(digits)
 
     def alphanumeric(match: re.Match[str]) -> str | None:
         if _DIMENSIONS_RE.fullmatch(match[1]):
@@ -484,9 +523,11 @@ _ABBREVIATIONS = {
     "sgt": "sergeant", "capt": "captain", "col": "colonel", "esq": "esquire", "etc": "etcetera", "vs": "versus",
     "ave": "avenue", "blvd": "boulevard", "rd": "road", "ln": "lane", "hwy": "highway", "pkwy": "parkway",
     "ste": "suite", "apt": "apartment", "bldg": "building", "fl": "floor", "dept": "department",
-    "approx": "approximately", "est": "established", "ext": "extension", "tel": "telephone", "no": "number", "nos": "numbers",
+    "approx": "approximately", "est": "established", "ext": "extension", "tel": "telephone", "no": "number",
+    "nos": "numbers",
     "mt": "mount", "ft": "fort", "pt": "point", "jan": "january", "feb": "february", "aug": "august",
-    "sept": "september", "oct": "october", "nov": "november", "dec": "december", "min": "minutes", "hr": "hour", "hrs": "hours",
+    "sept": "september", "oct": "october", "nov": "november", "dec": "december", "min": "minutes", "hr": "hour",
+    "hrs": "hours",
     "wk": "week", "mo": "month", "yr": "year", "yrs": "years", "fig": "figure", "vol": "volume", "ch": "chapter",
     "pp": "pages", "cf": "compare", "govt": "government", "intl": "international", "univ": "university",
     "assn": "association", "bros": "brothers", "ctr": "center", "sq": "square", "pl": "place", "ct": "court",
@@ -496,6 +537,10 @@ _BEFORE_OR_AFTER_NAME = {"st": ("saint", "street"), "dr": ("doctor", "drive")}
 _NEEDS_DIGIT_AFTER = frozenset({"no", "nos", "pp", "fig", "vol", "ch", "ext", "tel", "apt", "ste", "fl", "pt"})
 _ABBREVIATION_NAMES = "|".join(sorted(set(_ABBREVIATIONS) | set(_BEFORE_OR_AFTER_NAME), key=len, reverse=True))
 _ABBREVIATION_RE = re.compile(rf"(?<![A-Za-z0-9.'@])({_ABBREVIATION_NAMES})\b(\.)?(?=(\s*)(\S?))", _I)
+# Digits, or a number an earlier class has read ("apt. 4B" is "apt. four b" by now).
+_NUMBER_AFTER_RE = re.compile(
+    rf"\s*(?:[#\d]|(?:{'|'.join(numbers.DIGIT_WORDS)}|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred)\b)", _I)
 _LATIN_RE = re.compile(r"(?<![\w.])(e\.g|i\.e)\.", _I)
 _NAME_BEFORE_RE = re.compile(r"[A-Z][\w']*\.?\s*$|\d(?:st|nd|rd|th)?\s*$")
 
@@ -530,7 +575,7 @@ def abbreviation(text: str) -> str:
         else:
             if not dot and key not in ("etc", "vs"):
                 return match[0]  # without its period it is likely a word: "no", "co", "min", "fig"
-            if key in _NEEDS_DIGIT_AFTER and not (following.isdigit() or following == "#"):
+            if key in _NEEDS_DIGIT_AFTER and not _NUMBER_AFTER_RE.match(match.string, match.end()):
                 return match[0]
             spoken = _ABBREVIATIONS[key]
         # The abbreviation's period doubles as a full stop at the very end of the text.
@@ -541,13 +586,37 @@ def abbreviation(text: str) -> str:
     return _ABBREVIATION_RE.sub(read, text)
 
 
+# --- acronyms -------------------------------------------------------------------------------------------------
+_SHORT_CAPS_RE = re.compile(r"\b([A-Z]{2,3}|[B-DF-HJ-NP-TV-Z]{4,5})(s?)\b(?!['.-]\w)", _F)
+# Capitals that are words: said, not spelled (emphasis, or acronyms said as words).
+_CAPS_WORDS = frozenset({
+    "A", "AN", "AS", "AT", "BE", "BY", "DO", "GO", "HE", "IF", "IN", "IS", "IT", "ME", "MY", "NO", "OF", "ON", "OR",
+    "SO", "TO", "UP", "WE", "AM", "AND", "ANY", "ARE", "ALL", "BUT", "CAN", "DAY", "DID", "FOR", "GET", "HAS", "HAD",
+    "HER", "HIM", "HIS", "HOW", "NEW", "NOT", "NOW", "OFF", "OLD", "ONE", "OUR", "OUT", "SEE", "SHE", "THE", "TOO",
+    "TWO", "USE", "WAS", "WAY", "WHO", "WHY", "YES", "YOU", "LET", "PUT", "SAY", "BIG", "TOP", "HOT", "END", "BAD",
+    "PIN", "ZIP", "SIM", "RAM", "GIF", "NET", "SUN", "WIN", "BUY", "OWN", "PAY", "DUE", "FAX", "GAS", "TAX",
+})
+_OKAY_RE = re.compile(r"\bOK\b", _F)
+
+
+def acronym(text: str) -> str:
+    """UK -> "u k", APR -> "a p r", IDs -> "i d s", HTTP -> "h t t p", OK -> "okay": capitals of two or three letters
+    (or more without a vowel) are spelled, unless they are a word; a text in capitals throughout is not spelled."""
+    letters = [char for char in text if char.isalpha()]
+    if len(letters) >= 8 and sum(char.isupper() for char in letters) > 0.6 * len(letters):
+        return text  # shouting
+    text = _OKAY_RE.sub("okay", text)
+    return _SHORT_CAPS_RE.sub(
+        lambda m: m[0] if m[1] in _CAPS_WORDS else spell(m[1]) + (" s" if m[2] else ""), text)
+
+
 # --- symbols --------------------------------------------------------------------------------------------------
 _TIMES_RE = re.compile(r"(?<=\d)\s+[xX×*]\s+(?=\d)")
 _BY_RE = re.compile(r"(?<=\d)[xX×](?=\d)")
 _AMPERSAND_ACRONYM_RE = re.compile(r"\b([A-Z]{1,2})&([A-Z]{1,2})\b")
 _KEY_RE = re.compile(r"(?<![\w#*])([#*])(?![\w#*])")
 _NUMBER_SIGN_RE = re.compile(r"(?<![\w&])#\s*(?=\d)")
-_WORD_SLASH_RE = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])")
+_WORD_SLASH_RE = re.compile(r"\b([A-Za-z]+)/(?=([A-Za-z]+)\b)")
 _APPROX_RE = re.compile(r"(?<![\w~])~\s*(?=\d)")
 _SYMBOL_WORDS = {"&": " and ", "@": " at ", "+": " plus ", "=": " equals ", "<": " less than ", ">": " more than ",
                  "%": " percent ", "$": " dollars ", "£": " pounds ", "€": " euros ", "°": " degrees ",
@@ -563,7 +632,10 @@ def symbol(text: str) -> str:
     text = _NUMBER_SIGN_RE.sub("number ", text)
     # On a telephone keypad # is "pound" and * is "star".
     text = _KEY_RE.sub(lambda m: " pound " if m[1] == "#" else " star ", text)
-    text = _WORD_SLASH_RE.sub(" ", text)
+    # "yes/no" is "yes or no"; "and/or" is said as written; "a/b" names two letters.
+    text = _WORD_SLASH_RE.sub(
+        lambda m: f"{m[1]} or " if min(len(m[1]), len(m[2])) > 1 and "or" not in (m[1].lower(), m[2].lower())
+        else f"{m[1]} ", text)
     text = _APPROX_RE.sub("about ", text)
     return "".join(_SYMBOL_WORDS.get(char, char) for char in text)
 
@@ -572,6 +644,6 @@ def symbol(text: str) -> str:
 # dates before times, fractions and codes; units before codes ("5kg" is a measure, "4B" a code); Roman numerals and
 # abbreviations once the numbers are words.
 CLASSES: tuple[Callable[[str], str], ...] = (
-    electronic, telephone, date, time, money, temperature, measure, percent, fraction, decade, ordinal, code, roman,
-    abbreviation, symbol,
+    electronic, telephone, date, time, number_range, money, temperature, measure, percent, fraction, decade, ordinal,
+    code, roman, abbreviation, acronym, symbol,
 )
