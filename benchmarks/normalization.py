@@ -1,8 +1,8 @@
 """Text normalization: the share of held-out sentences read as a person reads them, per class, and the time per
 sentence; the same for NVIDIA NeMo's English normalizer with --peer nemo.
 
-The held-out set (data/normalization/held_out.tsv: class, written, spoken) was written apart from the rules, each row
-with every way a careful announcer would say it (" | " between them). A reading counts as right when it equals one
+The held-out sets (data/normalization/*.tsv: class, written, spoken) were written apart from the rules, each row with
+every way a careful announcer would say it (" | " between them). A reading counts as right when it equals one
 of them once both are lowercased and reduced to words (punctuation, which only places pauses, is not compared).
 
 The peer runs in its own virtualenv (--peer_venv, made when missing, `pip install nemo-text-processing==1.2.0`); its
@@ -32,7 +32,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from benchmarks import machine  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-HELD_OUT = REPO / "data" / "normalization" / "held_out.tsv"
+# held_out: written first; its misses on the first run were fixed, so it is no longer blind. held_out_blind: written by
+# another hand once the rules were done; its first run is in docs/BENCHMARKS.md (one rule changed after it).
+HELD_OUT_SETS = [REPO / "data" / "normalization" / name for name in ("held_out.tsv", "held_out_blind.tsv")]
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results" / "normalization.json"
 PEER_SPEC = "nemo-text-processing==1.2.0"
 GOAL_RIGHT = 0.95
@@ -58,12 +60,21 @@ print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "outputs": outputs, "
 """
 
 
+_CAPITALS_RE = re.compile(r"\b[A-Z]{2,4}\b")
+_NUMBER_AND_RE = re.compile(r"\b(hundred|thousand|million|billion) and (?=(?:one|two|three|four|five|six|seven|eight|"
+                            r"nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b)")
+
+
 def words(text: str) -> str:
-    """What is compared: lowercase words, hyphens as spaces, no punctuation."""
-    return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", " ")).replace("'", "").split())
+    """What is compared: lowercase words, hyphens as spaces, no punctuation. What a voice says alike is made alike, so
+    that no normalizer loses on spelling alone: capitals are letters ("PM" is "p m", as a frontend spells it), the
+    British "hundred and fifty" is "hundred fifty", a lone "o" for zero is "oh"."""
+    text = _CAPITALS_RE.sub(lambda m: " ".join(m[0]), text).lower().replace("-", " ")
+    text = " ".join(re.sub(r"[^a-z' ]+", " ", text).replace("'", "").split())
+    return " ".join("oh" if word == "o" else word for word in _NUMBER_AND_RE.sub(r"\1 ", text).split())
 
 
-def read_held_out(path: pathlib.Path = HELD_OUT) -> list[dict]:
+def read_held_out(path: pathlib.Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [{"class": r["class"], "written": r["written"],
@@ -139,33 +150,46 @@ def run_nemo(sentences: list[str], venv: pathlib.Path) -> dict:
 
 
 def summary(name: str, result: dict) -> str:
-    s = result["score"]
-    classes = ", ".join(f"{c} {v['right']}/{v['total']}" for c, v in s["per_class"].items())
-    return (f"{name}: {s['right']}/{s['total']} sentences right ({s['share']:.1%}; {classes}); "
-            f"{result['mean_ms']:.2f} ms/sentence (slowest {result['slowest_ms']:.1f} ms)")
+    parts = []
+    for set_name, s in result["scores"].items():
+        classes = ", ".join(f"{c} {v['right']}/{v['total']}" for c, v in s["per_class"].items())
+        parts.append(f"{set_name} {s['right']}/{s['total']} right ({s['share']:.1%}; {classes})")
+    return f"{name}: " + "; ".join(parts) + (f"; {result['mean_ms']:.2f} ms/sentence (slowest "
+                                             f"{result['slowest_ms']:.1f} ms)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--held_out", type=pathlib.Path, default=HELD_OUT)
+    parser.add_argument("--held_out", type=pathlib.Path, nargs="+", default=HELD_OUT_SETS,
+                        help="tab-separated class, written, spoken files")
     parser.add_argument("--peer", choices=["nemo"], help="also measure this normalizer, in its own venv")
     parser.add_argument("--peer_venv", type=pathlib.Path, default=REPO / "out" / "peers" / "nemo")
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--no_row", action="store_true", help="do not append a row to docs/BENCHMARKS.md")
     args = parser.parse_args()
 
-    rows = read_held_out(args.held_out)
+    sets = {path.stem: read_held_out(path) for path in args.held_out}
+    rows = [row for set_rows in sets.values() for row in set_rows]
     sentences = [r["written"] for r in rows]
+
+    def scores(outputs: list[str]) -> dict:
+        by_set, start = {}, 0
+        for name, set_rows in sets.items():
+            by_set[name] = score(set_rows, outputs[start:start + len(set_rows)])
+            start += len(set_rows)
+        return by_set
+
     ours = time_ours(sentences)
-    ours["score"] = score(rows, ours.pop("outputs"))
+    ours["scores"] = scores(ours.pop("outputs"))
     result = {"benchmark": "normalization", "date": datetime.date.today().isoformat(), "machine": machine.describe(),
-              "held_out": str(args.held_out.relative_to(REPO)), "ours": ours}
+              "held_out": [str(p.resolve().relative_to(REPO)) for p in args.held_out], "ours": ours}
     text = summary("ours (tacotron.text)", ours)
-    goals = [f"{GOAL_RIGHT:.0%} right {'met' if ours['score']['share'] >= GOAL_RIGHT else 'MISSED'}",
+    shares = {name: s["share"] for name, s in ours["scores"].items()}
+    goals = [f"{GOAL_RIGHT:.0%} right {'met' if min(shares.values()) >= GOAL_RIGHT else 'MISSED'}",
              f"<= {GOAL_MS:.0f} ms/sentence {'met' if ours['mean_ms'] <= GOAL_MS else 'MISSED'}"]
     if args.peer == "nemo":
         nemo = run_nemo(sentences, args.peer_venv.resolve())
-        nemo["score"] = score(rows, nemo.pop("outputs"))
+        nemo["scores"] = scores(nemo.pop("outputs"))
         result["nemo"] = nemo
         install = f"installed in {nemo['install_s']:.0f} s, " if nemo["install_s"] else ""
         text += (f"; {summary(PEER_SPEC, nemo)}, {install}venv {nemo['venv_mb']:.0f} MB, grammars built in "
@@ -175,9 +199,10 @@ def main() -> None:
     result["row"] = text
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    for miss in ours["score"]["misses"]:
-        print(f"MISS [{miss['class']}] {miss['written']!r}\n  said     {miss['said']!r}\n  expected "
-              f"{miss['expected']!r}")
+    for name, s in ours["scores"].items():
+        for miss in s["misses"]:
+            print(f"MISS {name} [{miss['class']}] {miss['written']!r}\n  said     {miss['said']!r}\n  expected "
+                  f"{miss['expected']!r}")
     print(text)
     if not args.no_row:
         command = "python benchmarks/normalization.py" + (f" --peer {args.peer}" if args.peer else "")

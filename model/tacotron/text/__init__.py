@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pathlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -114,12 +115,11 @@ def _settled(text: str) -> str:
 
 
 def normalizer_digest() -> str:
-    """sha256 of the normalizer's own source: what a preprocessing cache key holds so that a change to how text is
-    read reruns preprocessing."""
+    """sha256 of the text package's source (the normalizer, its classes and the frontend): part of the preprocessing
+    cache key, so that a change to how text is read reruns preprocessing."""
     digest = hashlib.sha256()
-    for module in (__file__, classes.__file__, numbers.__file__):
-        with open(module, "rb") as f:
-            digest.update(f.read())
+    for module in sorted(pathlib.Path(__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
     return digest.hexdigest()
 
 

@@ -62,8 +62,9 @@ _URL_PREFIX_RE = re.compile(r"^(?:https?://)?(www\.)?", _I)
 _ADDRESS_PUNCTUATION = {".": "dot", "@": "at", "-": "dash", "_": "underscore", "/": "slash", "+": "plus",
                         "?": "question mark", "=": "equals", "&": "and", "%": "percent", "~": "tilde", "#": "hash",
                         ":": "colon"}
-_TWO_LETTER_WORDS = frozenset({"my", "me", "go", "do", "to", "we", "hi", "on", "in", "at", "up", "it", "be", "no", "so",
-                               "of", "or", "an", "is", "by", "he", "if", "oh", "ok"})
+# Said as words though short: two-letter words, and "co" of co.uk.
+_SHORT_WORDS = frozenset({"my", "me", "go", "do", "to", "we", "hi", "on", "in", "at", "up", "it", "be", "no", "so",
+                          "of", "or", "an", "is", "by", "he", "if", "oh", "ok", "co"})
 _VOWEL_RE = re.compile(r"[aeiouy]", _I)
 
 
@@ -73,7 +74,7 @@ def _address_part(part: str, tld: bool = False) -> str:
     pieces = re.findall(r"[A-Za-z]+|\d+", part)
     # A piece with a vowel and three letters or more is said as a word ("john", "example"), as are the two-letter
     # words; "jd" is spelled.
-    return " ".join(piece.lower() if piece.lower() in _TWO_LETTER_WORDS or (
+    return " ".join(piece.lower() if piece.lower() in _SHORT_WORDS or (
         piece.isalpha() and len(piece) >= 3 and _VOWEL_RE.search(piece)) else spell(piece) for piece in pieces)
 
 
@@ -269,6 +270,19 @@ def number_range(text: str) -> str:
     return _RANGE_RE.sub(read, text)
 
 
+# "a 5 lb bag", "your 10 mg dose", "a $500 fee": an amount between a determiner and a noun is an adjective, said in
+# the singular.
+_DETERMINER_BEFORE_RE = re.compile(r"\b(?:a|an|the|one|this|that|your|my|our|his|her|their|each|every|per)\s+$", _I)
+_NOUN_AFTER_RE = re.compile(
+    r"\s+(?!(?:and|or|of|to|in|into|on|at|for|from|with|by|per|each|is|are|was|were|will|be|been|a|an|the|long|tall|"
+    r"wide|high|deep|thick|away|ago|left|more|less|than|total|daily|twice)\b)[a-z]{2,}\b")
+
+
+def _adjective(match: re.Match[str]) -> bool:
+    return bool(_DETERMINER_BEFORE_RE.search(match.string, 0, match.start())
+                and _NOUN_AFTER_RE.match(match.string, match.end()))
+
+
 # --- money ----------------------------------------------------------------------------------------------------
 _CURRENCY = {
     "$": ("dollar", "dollars", "cent", "cents"),
@@ -281,8 +295,10 @@ _AMOUNT_AFTER_RE = re.compile(rf"(?<![\w.,])({_NUM})\s?([£€])", _F)
 _SHORT_SCALES = {"k": "thousand", "m": "million", "bn": "billion"}
 
 
-def _amount(symbol: str, amount: str, scale: str | None) -> str:
+def _amount(symbol: str, amount: str, scale: str | None, adjective: bool = False) -> str:
     unit, units, subunit, subunits = _CURRENCY[symbol]
+    if adjective:
+        units = unit
     plain = amount.replace(",", "")
     whole, _, fraction = plain.partition(".")
     if scale:
@@ -301,7 +317,7 @@ def _amount(symbol: str, amount: str, scale: str | None) -> str:
 def money(text: str) -> str:
     """$5.50 -> "five dollars and fifty cents"; $0.99 -> "ninety nine cents"; $2.5 million / $2.5M -> "two point five
     million dollars"; 5€ -> "five euros"."""
-    text = _sub(_MONEY_RE, lambda m: ("minus " if m[1] else "") + _amount(m[2], m[3], m[4]), text)
+    text = _sub(_MONEY_RE, lambda m: ("minus " if m[1] else "") + _amount(m[2], m[3], m[4], _adjective(m)), text)
     return _sub(_AMOUNT_AFTER_RE, lambda m: _amount(m[2], m[1], None), text)
 
 
@@ -340,11 +356,6 @@ _DIMENSION_RE = re.compile(
     rf"(?<![\w.])({_NUM})\s*[xX×]\s*(?=(?:{_NUM})\s*(?:[xX×]\s*\d|(?:{_UNIT_NAMES}|{_LENGTH_WORDS})\b|['\"]))", _F)
 _DIMENSION_CHAIN_RE = re.compile(rf"(\bby\s+{_NUM})\s*[xX×]\s*(?=\d)", _F)
 _PER_RE = re.compile(r"(?<=[a-z])/(hour|hr|day|week|month|mo|year|yr|night|person|unit|each|minute|min|mile)\b")
-# "a 5 lb bag", "your 10 mg dose": a measure between a determiner and a noun is an adjective, said in the singular.
-_DETERMINER_BEFORE_RE = re.compile(r"\b(?:a|an|the|one|this|that|your|my|our|his|her|their|each|every|per)\s+$", _I)
-_NOUN_AFTER_RE = re.compile(
-    r"\s+(?!(?:and|or|of|to|in|into|on|at|for|from|with|by|per|each|is|are|was|were|will|be|been|a|an|the|long|tall|"
-    r"wide|high|deep|thick|away|ago|left|more|less|than|total|daily|twice)\b)[a-z]{2,}\b")
 _PER_WORDS = {"hr": "hour", "mo": "month", "yr": "year", "min": "minute"}
 
 
@@ -368,9 +379,7 @@ def measure(text: str) -> str:
         if len(match[2]) == 1 and match.end(1) == match.start(2):
             return None  # "3g", "5m": a glued single letter is as often a name ("3G network") as a unit
         singular, plural = _UNITS[match[2]]
-        adjective = _DETERMINER_BEFORE_RE.search(match.string, 0, match.start()) and _NOUN_AFTER_RE.match(
-            match.string, match.end())
-        return f"{numbers.quantity(match[1])} {singular if adjective or numbers.is_one(match[1]) else plural}"
+        return f"{numbers.quantity(match[1])} {singular if _adjective(match) or numbers.is_one(match[1]) else plural}"
 
     text = _DIMENSION_RE.sub(lambda m: f"{m[1]} by ", text)
     text = _DIMENSION_CHAIN_RE.sub(lambda m: f"{m[1]} by ", text)
@@ -437,12 +446,14 @@ _CODE_WORDS = (r"order|confirmation|reference|ref|tracking|account|card|pin|zip|
                r"password|voucher|coupon|badge|extension|ext|unit|gate|seat|route|bus|train|item|sku|part|room|"
                r"suite|apartment|apt")
 _CODE_FILLER = r"(?:\s+(?:number|no\.?|code|id|ID|#|is|was|ending|ends|in|with|:))*\s*:?\s*#?\s*(?:[A-Z]{2,3}\s+)?"
-_CODE_AFTER_WORD_RE = re.compile(rf"\b((?:{_CODE_WORDS}){_CODE_FILLER})(\d[\d -]*\d|\d)(?![\w.,]\d|\w)", _I)
+_CODE_AFTER_WORD_RE = re.compile(rf"\b((?:{_CODE_WORDS})\.?{_CODE_FILLER})(\d[\d -]*\d|\d)(?![\w.,]\d|\w)", _I)
 _ALPHANUMERIC_RE = re.compile(
     r"(?<![\w.@/-])((?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?![\w@/]|-\w)", _F)
 _NUMBER_SIGN_IN_FILLER_RE = re.compile(r"\s*(?:\bno\.|#)\s*", _I)
 _DIMENSIONS_RE = re.compile(r"\d+[xX]\d+")
 _CODE_SIGN_RE = re.compile(r"(?<![\w&#])#\s*(?=[A-Za-z]*\d)")
+# "#42" is a rank, said as a number; "#6023145" (a prescription, an invoice) is an identifier, said digit by digit.
+_LONG_NUMBER_SIGN_RE = re.compile(r"(?<![\w&#])#\s*(\d{5,})(?![\w.,]\d|\w)")
 _KEEP_AS_NUMBER_AFTER = frozenset({"gate", "seat", "route", "bus", "train", "room", "suite", "apartment", "apt",
                                    "unit", "item", "part", "model", "extension", "ext"})
 
@@ -467,6 +478,7 @@ def code(text: str) -> str:
         return " ".join(spell(part) for part in match[1].split("-"))
 
     text = _CODE_AFTER_WORD_RE.sub(lambda m: after_word(m) or m[0], text)
+    text = _sub(_LONG_NUMBER_SIGN_RE, lambda m: "number " + numbers.digits(m[1]), text)
     return _sub(_ALPHANUMERIC_RE, alphanumeric, _CODE_SIGN_RE.sub("number ", text))
 
 
@@ -524,7 +536,7 @@ _ABBREVIATIONS = {
     "ave": "avenue", "blvd": "boulevard", "rd": "road", "ln": "lane", "hwy": "highway", "pkwy": "parkway",
     "ste": "suite", "apt": "apartment", "bldg": "building", "fl": "floor", "dept": "department",
     "approx": "approximately", "est": "established", "ext": "extension", "tel": "telephone", "no": "number",
-    "nos": "numbers",
+    "nos": "numbers", "ref": "reference",
     "mt": "mount", "ft": "fort", "pt": "point", "jan": "january", "feb": "february", "aug": "august",
     "sept": "september", "oct": "october", "nov": "november", "dec": "december", "min": "minutes", "hr": "hour",
     "hrs": "hours",
