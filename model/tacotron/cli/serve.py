@@ -4,8 +4,15 @@ v1 and v2 protocols, a plain text-to-audio endpoint and a page at `/`."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
+
+# TensorFlow's oneDNN kernels keep a primitive for every input shape they meet (up to 1,024 per op): a server meets a
+# new sentence length and batch size on most requests, so its memory grew for minutes under load (172 MB in the first
+# 140 s, then 5.5 MB/min). Eigen's kernels keep nothing per shape and ran the export as fast here
+# (docs/BENCHMARKS.md, serve_load). Set before TensorFlow is imported; a user's own setting wins.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from tacotron import storage
 from tacotron.cli import add_verbose, fail, framework_logs
