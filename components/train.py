@@ -19,6 +19,7 @@ def train(
     node_accelerator_count: int = 0,
     node_cpu: str = "",
     node_memory: str = "",
+    store_secret: str = "",
 ) -> None:
     """gin_files: comma-separated shipped config names or paths; gin_params: bindings separated by ";".
     steps: 0 = the config's. checkpoints: checkpoint_root/run_key (or the output artifact itself when empty).
@@ -26,7 +27,8 @@ def train(
     retried pod resumes its own checkpoints instead. backend: the Keras backend to train on, "jax" (the
     tacotron-train default) or "tensorflow". nodes: above 1, a Kubeflow Trainer TrainJob runs tacotron-train on
     that many pods of `image`, each with the node_* accelerators, cpu and memory, on data and checkpoints in an
-    object store (this pod only follows it; KFP's own names for this task's resources are taken)."""
+    object store (this pod only follows it; KFP's own names for this task's resources are taken). store_secret: the
+    Kubernetes Secret whose keys those pods read the store's credentials from ("" = the pods' own identity)."""
     import os
     import sys
 
@@ -70,7 +72,7 @@ def train(
         argv += ["--init_from", init_from]
     if nodes > 1:
         resources = trainjob.Resources(node_accelerator_type, node_accelerator_count, node_cpu, node_memory)
-        trainjob.launch(run_key, image, nodes, argv, resources)
+        trainjob.launch(run_key, image, nodes, argv, resources, store_secret=store_secret)
     else:
         from tacotron.cli import train as command
 

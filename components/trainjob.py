@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from components import kubernetes_api
+from components import credentials, kubernetes_api
 from components.kubernetes_api import api_reason, one_line
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ VERBS = ("create", "get", "list", "watch", "delete")
 # URIs say minio://bucket/key: it speaks S3, with its endpoint in AWS_ENDPOINT_URL like any other S3 store.
 SHARED_SCHEMES = ("s3", "gs")
 S3_ALIASES = ("minio",)
-# The task's variables each pod needs as well: the S3 endpoint and credentials tacotron.storage reads.
-PASSED_PREFIX = "AWS_"
 # A watch ends after this long and is started again from a fresh read, so a quietly dropped connection costs at most
 # this much delay.
 WATCH_TIMEOUT_S = 60
@@ -86,11 +84,11 @@ class Resources:
         return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
 
 
-def passed_env(environ: Mapping[str, str]) -> list[dict]:
-    """The training container's environment: the JAX backend, and the task's own AWS_* variables (the object store
-    every pod reads data and checkpoints from)."""
-    passed = sorted((name, value) for name, value in environ.items() if name.startswith(PASSED_PREFIX))
-    return [{"name": "KERAS_BACKEND", "value": "jax"}, *({"name": n, "value": v} for n, v in passed)]
+def passed_env(environ: Mapping[str, str], store_secret: str = "") -> list[dict]:
+    """The training container's environment: the JAX backend, and the object store every pod reads data and
+    checkpoints from: its credentials from `store_secret` by reference, or the pods' own identity
+    (components.credentials)."""
+    return [{"name": "KERAS_BACKEND", "value": "jax"}, *credentials.pod_env(environ, store_secret)]
 
 
 def manifest(name: str, namespace: str, image: str, nodes: int, args: Sequence[str], env: Sequence[dict],
@@ -118,12 +116,13 @@ def connect(namespace: str = "") -> tuple[ApiClient, str]:
 
 
 def launch(run_key: str, image: str, nodes: int, args: Sequence[str], resources: Resources = Resources(),
-           namespace: str = "") -> None:
+           namespace: str = "", store_secret: str = "") -> None:
     """Run `tacotron-train ARGS` on `nodes` pods as a TrainJob and follow it to its end (see `run`)."""
     if not image:
         raise TrainJobError("multi-node training needs the image the pipeline runs in")
     api_client, namespace = connect(namespace)
-    job = manifest(job_name(run_key), namespace, image, nodes, args, passed_env(os.environ), resources, run_key)
+    job = manifest(job_name(run_key), namespace, image, nodes, args, passed_env(os.environ, store_secret), resources,
+                   run_key)
     run(job, api_client)
 
 

@@ -95,12 +95,19 @@ def volume_from(spec: str | None):
     return Volume(claim, mount_path) if mount_path else Volume(claim)
 
 
-def compile_pipeline(output: str, image: str, pvc: str | None = None) -> str:
+def check_secret_name(name: str) -> str:
+    """--store_secret: a Kubernetes object name ("" = none)."""
+    if name and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+        raise UsageError(f"--store_secret {name!r}: expected a Kubernetes Secret's name")
+    return name
+
+
+def compile_pipeline(output: str, image: str, pvc: str | None = None, store_secret: str = "") -> str:
     from kfp import compiler
 
     from pipelines.kubeflow.pipeline import create_pipeline
 
-    compiler.Compiler().compile(create_pipeline(image, volume_from(pvc)), output)
+    compiler.Compiler().compile(create_pipeline(image, volume_from(pvc), check_secret_name(store_secret)), output)
     return output
 
 
@@ -134,7 +141,7 @@ def submit(args: argparse.Namespace) -> str:
     if "corpus" not in arguments:
         raise UsageError("submit needs --param corpus=gs://... (the corpus the cluster reads)")
     with tempfile.TemporaryDirectory() as tmp:
-        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc)
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc, args.store_secret)
         kfp_client = client(args)
         run = kfp_client.create_run_from_pipeline_package(
             package, arguments=arguments, run_name=args.run_name or f"tacotron-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -164,7 +171,7 @@ def schedule(args: argparse.Namespace) -> None:
     if "corpus" not in arguments:
         raise UsageError("schedule needs --param corpus=gs://... (the corpus new recordings land in)")
     with tempfile.TemporaryDirectory() as tmp:
-        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc)
+        package = compile_pipeline(os.path.join(tmp, "pipeline.yaml"), args.image, args.pvc, args.store_secret)
         kfp_client = client(args)
         experiment_id = _experiment_id(kfp_client, args.experiment, args.namespace)
         # enable_caching is left unset: the compiled per-task settings hold (the fingerprint and training always
@@ -344,6 +351,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         volume(sub)
 
     def volume(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--store_secret", metavar="SECRET", default="",
+                         help="the Kubernetes Secret every task and training pod reads the object store's keys from "
+                         "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; optionally AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, "
+                         "AWS_DEFAULT_REGION), by reference; default: none, the pods' workload identity")
         sub.add_argument("--pvc", metavar="CLAIM[:MOUNT_PATH]", default=None,
                          help="mount this PersistentVolumeClaim into the train, gate and export tasks (at "
                          "/mnt/tacotron by default) for checkpoint_root and serving_dir paths under it")
@@ -400,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "python -m pipelines.kubeflow"
     try:
         if args.command == "compile":
-            print(f"wrote {compile_pipeline(args.output, args.image, args.pvc)}", flush=True)
+            print(f"wrote {compile_pipeline(args.output, args.image, args.pvc, args.store_secret)}", flush=True)
         elif args.command == "submit":
             submit(args)
         elif args.command == "schedule":

@@ -5,7 +5,7 @@ import dataclasses
 from kfp import dsl, kubernetes
 
 import components
-from components import inferenceservice
+from components import credentials, inferenceservice
 from tacotron.quality.gate import Thresholds
 
 PIPELINE_NAME = "tacotron-8khz"
@@ -24,14 +24,23 @@ class Volume:
     mount_path: str = "/mnt/tacotron"
 
 
-def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None = None):
+def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None = None, store_secret: str = ""):
     """The pipeline function with its components running in `image` (compile it, submit it, or run it locally),
-    with `volume` mounted where checkpoints and served models are read and written."""
+    with `volume` mounted where checkpoints and served models are read and written, and the object store's
+    credentials read from the Kubernetes Secret `store_secret` by every task and training pod ("": from the pods'
+    workload identity)."""
     c = components.build(image)
 
     def mounted(task):
         if volume is not None:
             kubernetes.mount_pvc(task, pvc_name=volume.claim, mount_path=volume.mount_path)
+        return task
+
+    def with_store(task):
+        # secretKeyRef: the compiled pipeline names the Secret and its keys, never a value.
+        if store_secret:
+            kubernetes.use_secret_as_env(task, store_secret, {k: k for k in credentials.REQUIRED_KEYS})
+            kubernetes.use_secret_as_env(task, store_secret, {k: k for k in credentials.OPTIONAL_KEYS}, optional=True)
         return task
 
     @dsl.pipeline(name=PIPELINE_NAME, description="8 kHz Tacotron: preprocess, train, evaluate, gate, export.")
@@ -70,23 +79,25 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         kserve_service_account: str = inferenceservice.SERVICE_ACCOUNT,
     ) -> dsl.HTML:
         # Fingerprint the corpus every run, so that preprocessing's cache key changes exactly when the data does.
-        fingerprint = c.fingerprint(corpus=corpus).set_caching_options(False).set_display_name("fingerprint corpus")
+        fingerprint = (with_store(c.fingerprint(corpus=corpus)).set_caching_options(False)
+                       .set_display_name("fingerprint corpus"))
         # Preprocess: Beam + TFT on the chosen runner (DirectRunner locally, Dataflow or Flink on a cluster).
-        preprocess = c.preprocess(
+        preprocess = with_store(c.preprocess(
             corpus=corpus, corpus_fingerprint=fingerprint.output, corpus_format=corpus_format, speaker=speaker,
             max_seconds=max_seconds, eval_fraction=eval_fraction, beam_options=beam_options,
-        ).set_display_name("preprocess")
+        )).set_display_name("preprocess")
         # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
         # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;
         # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow). train_nodes > 1: the task
         # runs a Kubeflow Trainer TrainJob of that many pods of this image, each with the train resources below.
         train = (
-            mounted(c.train(
+            with_store(mounted(c.train(
                 data=preprocess.outputs["data"], run_key=dsl.PIPELINE_JOB_ID_PLACEHOLDER, gin_files=gin_files,
                 gin_params=gin_params, steps=steps, checkpoint_root=checkpoint_root, init_from=init_from,
                 backend=train_backend, nodes=train_nodes, image=image, node_accelerator_type=accelerator_type,
                 node_accelerator_count=accelerator_count, node_cpu=train_cpu, node_memory=train_memory,
-            ))
+                store_secret=store_secret,
+            )))
             .set_display_name("train")
             .set_accelerator_type(accelerator_type)
             .set_accelerator_limit(accelerator_count)
@@ -97,31 +108,31 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
         )
         # Evaluate teacher-forced and free-running, on the eval split and on held_out (sentences of words the corpus
         # lacks, a folder the pod can read); the report becomes the run's HTML artifact.
-        evaluate = c.evaluate(
+        evaluate = with_store(c.evaluate(
             data=preprocess.outputs["data"], model=train.outputs["model"], gin_params=eval_gin_params,
             held_out=held_out,
-        ).set_display_name("evaluate")
+        )).set_display_name("evaluate")
         # Gate: thresholds, and the metrics of baseline_metrics or else of the model promoted last to serving_dir.
-        gate = mounted(c.gate(
+        gate = with_store(mounted(c.gate(
             evaluation=evaluate.outputs["evaluation"], baseline_metrics=baseline_metrics, serving_dir=serving_dir,
             max_failure_rate=max_failure_rate, max_mcd=max_mcd, min_alignment_score=min_alignment_score,
             max_regression=max_regression, min_sentence_identification=min_sentence_identification,
             min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio,
-        )).set_display_name("gate")
+        ))).set_display_name("gate")
         # Export (and push to serving_dir) only a model that passed the gate.
         with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712  (KFP needs the comparison)
-            export = mounted(c.export(
+            export = with_store(mounted(c.export(
                 model=train.outputs["model"], evaluation=evaluate.outputs["evaluation"], serving_dir=serving_dir
-            )).set_display_name("export")
+            ))).set_display_name("export")
             # With a kserve_namespace, point the InferenceService kserve_service there at the pushed version (created
             # when absent, in this image, with kserve_service_account's store credentials). Never cached: the
             # InferenceService may have changed since the same version was last deployed.
             with dsl.If(kserve_namespace != "", name="kserve-deploy"):
-                c.deploy(
+                with_store(c.deploy(
                     pushed=export.outputs["Output"], namespace=kserve_namespace, name=kserve_service, image=image,
                     service_account=kserve_service_account, volume_claim=volume.claim if volume else "",
                     volume_mount_path=volume.mount_path if volume else "",
-                ).set_display_name("deploy").set_caching_options(False)
+                )).set_display_name("deploy").set_caching_options(False)
         return evaluate.outputs["report"]
 
     return tacotron_pipeline

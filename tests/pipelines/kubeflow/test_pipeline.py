@@ -116,3 +116,33 @@ def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_k
     assert deploy["volume_mount_path"] == {"runtimeValue": {"constant": "/mnt/models"}}
     refused = kubeflow("compile", "--output", path, "--pvc", "Bad_Claim:relative")
     assert refused.returncode == 2 and "--pvc 'Bad_Claim:relative'" in refused.stderr.strip().splitlines()[-1]
+
+
+def test_store_credentials_are_referenced_from_a_secret_and_never_compiled_in(tmp_path):
+    """Compiled where the store's keys are in the environment: every task reads them from the Secret by reference,
+    and no value is in the package."""
+    path = tmp_path / "pipeline.yaml"
+    values = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID0001", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-example-secret"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.kubeflow", "compile", "--output", str(path), "--store_secret", "tts-store"],
+        cwd=REPO, env={**os.environ, **values, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True,
+        timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    package = path.read_text()
+    for value in values.values():
+        assert value not in package
+    platform = [doc for doc in yaml.safe_load_all(package) if "platforms" in doc][0]
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    ir = next(yaml.safe_load_all(package))
+    assert set(executors) == set(ir["deploymentSpec"]["executors"])  # every task
+    for name, spec in executors.items():
+        secrets = spec["secretAsEnv"]
+        assert {s["secretNameParameter"]["runtimeValue"]["constant"] for s in secrets} == {"tts-store"}, name
+        keys = {m["secretKey"]: s.get("optional", False) for s in secrets for m in s["keyToEnv"]}
+        assert keys == {"AWS_ACCESS_KEY_ID": False, "AWS_SECRET_ACCESS_KEY": False, "AWS_SESSION_TOKEN": True,
+                        "AWS_ENDPOINT_URL": True, "AWS_DEFAULT_REGION": True}, name
+    # The train task passes the Secret's name on, for the TrainJob's pods (components.credentials.secret_env).
+    assert ir["root"]["dag"]["tasks"]["train"]["inputs"]["parameters"]["store_secret"] == {
+        "runtimeValue": {"constant": "tts-store"}}
+    refused = kubeflow("compile", "--output", path, "--store_secret", "Not A Name")
+    assert refused.returncode == 2 and "--store_secret 'Not A Name'" in refused.stderr.strip().splitlines()[-1]

@@ -117,11 +117,34 @@ def test_manifests_meet_the_pinned_trainjob_crd(nodes):
     assert RUNTIME["kind"] == "ClusterTrainingRuntime" and RUNTIME["spec"]["mlPolicy"]["jax"] == {}
     assert trainer["numNodes"] == nodes and trainer["image"] == IMAGE
     assert trainer["command"] == ["tacotron-train"] and trainer["args"] == ARGS
-    # The JAX backend, and the object store's endpoint and credentials: the task's own AWS_* variables, nothing else.
+    # The JAX backend and the object store's endpoint; no Secret named: the credentials are the pods' own identity's,
+    # never the task's values.
     assert trainer["env"] == [{"name": "KERAS_BACKEND", "value": "jax"},
-                              {"name": "AWS_ACCESS_KEY_ID", "value": "minio"},
                               {"name": "AWS_ENDPOINT_URL", "value": "http://minio.kubeflow:9000"}]
     assert trainer["resourcesPerNode"] == {"requests": {"cpu": "8", "memory": "32G"}, "limits": {"nvidia.com/gpu": 1}}
+
+
+# What a task's environment holds when its store credentials came from a Secret (or a careless `export`).
+CREDENTIAL_VALUES = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID0001",
+                     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-example-secret",
+                     "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLETOKEN"}
+
+
+@pytest.mark.parametrize("secret", ["tts-store", ""])
+def test_store_credentials_reach_the_pods_by_reference_never_by_value(secret):
+    environ = {**CREDENTIAL_VALUES, "AWS_ENDPOINT_URL": "http://minio.kubeflow:9000", "HOME": "/home/app"}
+    job = build(env=trainjob.passed_env(environ, secret))
+    creatable(job)
+    rendered = json.dumps(job)
+    for value in CREDENTIAL_VALUES.values():
+        assert value not in rendered
+    env = {entry["name"]: entry for entry in job["spec"]["trainer"]["env"]}
+    if secret:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            assert env[key]["valueFrom"]["secretKeyRef"]["name"] == secret and "value" not in env[key]
+        assert "optional" not in env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
+    else:
+        assert set(env) == {"KERAS_BACKEND", "AWS_ENDPOINT_URL"}
 
 
 def test_the_schema_check_refuses_what_the_api_would():
