@@ -201,18 +201,28 @@ def pipeline_run(tmp_path_factory, object_store) -> dict:
     }
 
 
+# moto's server answering one request at a time: moto checks a conditional PUT's precondition and then stores the
+# object in two steps, so its threaded server can let two racing conditional writes both succeed, which S3 never does.
+_SERIAL_MOTO = ("import sys\nfrom werkzeug.serving import run_simple\n"
+                "from moto.server import DomainDispatcherApplication, create_backend_app\n"
+                "run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), "
+                "threaded=False)")
+
+
 @contextlib.contextmanager
-def s3_server(log_path: pathlib.Path):
+def s3_server(log_path: pathlib.Path, serial: bool = False):
     """An S3-compatible server on loopback (moto in server mode) with one bucket, "tacotron"; yields the server
-    process and the AWS_* variables that point every client at it, as a user's MinIO or AWS settings would."""
+    process and the AWS_* variables that point every client at it, as a user's MinIO or AWS settings would.
+    serial: one request at a time, so that conditional writes are atomic as on S3 (the lease's race tests)."""
     import urllib.request
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT)
+        command = ["-c", _SERIAL_MOTO, str(port)] if serial else ["-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                                                   str(port)]
+        server = subprocess.Popen([sys.executable, *command], stdout=log, stderr=subprocess.STDOUT)
         variables = {
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
             "AWS_ACCESS_KEY_ID": "testing",

@@ -1,4 +1,9 @@
-"""One writer per model_dir: a lease file naming its holder, renewed by a heartbeat, stale once the holder is gone."""
+"""One writer per model_dir: a lease file naming its holder, renewed by a heartbeat, stale once the holder is gone.
+
+Every change of the file is a compare-and-swap (tacotron.storage.conditional): taking a free or stale lease succeeds
+for exactly one of several trainers that try at once, and a heartbeat fails, telling its holder it lost, once another
+trainer has taken the lease over.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 
 from tacotron import storage
+from tacotron.storage import conditional
 
 LEASE_FILE = "lease.json"
 
@@ -21,13 +27,18 @@ class LeaseHeld(Exception):
 
 
 def read(model_dir: str) -> dict | None:
-    path = storage.join(model_dir, LEASE_FILE)
-    if not storage.exists(path):
-        return None
+    """The holder's record; None when nobody holds the lease."""
+    current = conditional.read(storage.join(model_dir, LEASE_FILE))
+    return None if current is None else _held(current[0])
+
+
+def _held(content: bytes) -> dict | None:
     try:
-        return json.loads(storage.read_text(path))
-    except json.JSONDecodeError:  # cut short by a full disk: nobody can be shown to hold it
+        record = json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):  # cut short by a full disk: nobody can be shown to hold it
         return None
+    # An object store keeps a released lease as a record that says so (deleting it could delete a successor's).
+    return None if not isinstance(record, dict) or record.get("released") else record
 
 
 def seconds_left(record: dict, now: float | None = None) -> float:
@@ -66,50 +77,56 @@ class Lease:
             "started": time.time(),
         }
         self.lost: str | None = None  # why the lease was lost, when another trainer took it over
+        self.version: str | None = None  # the lease file's version as this holder last wrote it
         self._made_folder = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> None:
-        held = read(self.model_dir)
+        current = conditional.read(self.path)
+        held = None if current is None else _held(current[0])
         if held is not None and held["owner"] != self.record["owner"] and seconds_left(held) > 0:
             raise LeaseHeld(f"{self.model_dir} is being trained by pid {held['pid']} on {held['host']} (lease "
                             f"{self.path}); it expires in {seconds_left(held):.0f} s unless that trainer renews it")
         # A run refused before it wrote anything leaves no folder behind (release removes one it made).
         self._made_folder = not storage.is_url(self.model_dir) and not os.path.isdir(self.model_dir)
-        self._write()
-        # An object store has no compare-and-swap: two takers of a stale lease both write; the later write wins and
-        # the read-back tells the earlier one it lost.
-        time.sleep(0.2)
-        if (read(self.model_dir) or {}).get("owner") != self.record["owner"]:
-            raise LeaseHeld(f"{self.model_dir}: another trainer took the lease {self.path} at the same moment")
+        self.version = (conditional.create(self.path, self._content()) if current is None
+                        else conditional.replace(self.path, self._content(), current[1]))
+        if self.version is None:
+            winner = read(self.model_dir) or {"pid": "?", "host": "?"}
+            raise LeaseHeld(f"{self.model_dir}: pid {winner['pid']} on {winner['host']} took the lease {self.path} "
+                            "at the same moment")
         self._thread = threading.Thread(target=self._heartbeat, name="model_dir-lease", daemon=True)
         self._thread.start()
 
-    def _write(self) -> None:
-        storage.write_text(self.path, json.dumps({**self.record, "heartbeat": time.time()}))
+    def _content(self, **changes) -> bytes:
+        return json.dumps({**self.record, "heartbeat": time.time(), **changes}).encode()
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.ttl_s / 4):
             try:
-                held = read(self.model_dir)
-                if held is not None and held["owner"] != self.record["owner"]:
-                    self.lost = f"pid {held['pid']} on {held['host']} took over the lease {self.path}"
-                    return
-                self._write()
+                version = conditional.replace(self.path, self._content(), self.version)
             except storage.StorageError as e:
                 # A missed heartbeat is survivable (the lease lasts four of them); the trainer's own writes will
                 # report a store that stays unreachable.
                 print(f"warning: lease heartbeat failed: {e}", flush=True)
+                continue
+            if version is None:
+                taker = read(self.model_dir) or {"pid": "?", "host": "?"}
+                self.lost = f"pid {taker['pid']} on {taker['host']} took over the lease {self.path}"
+                return
+            self.version = version
 
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self.lost is None and (read(self.model_dir) or {}).get("owner") == self.record["owner"]:
-            storage.remove(self.path)
-            if self._made_folder and not os.listdir(self.model_dir):
-                os.rmdir(self.model_dir)
+        if self.lost is not None or self.version is None:
+            return
+        if storage.is_url(self.path):
+            conditional.replace(self.path, self._content(released=True), self.version)
+        elif conditional.remove(self.path, self.version) and self._made_folder and not os.listdir(self.model_dir):
+            os.rmdir(self.model_dir)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import pytest
 
 from tacotron import storage
 from tacotron.storage import lease
-from tests.conftest import REPO
+from tests.conftest import REPO, s3_server
 
 # --- the lease ----------------------------------------------------------------------------------------------------
 
@@ -66,3 +66,80 @@ def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(tmp_path):
     assert held.lost and "another-pod took over" in held.lost
     held.release()
     assert lease.read(root)["owner"] == "thief"  # released without removing the new holder's lease
+
+
+# --- two trainers racing ------------------------------------------------------------------------------------------
+
+ROUNDS = 50
+# A trainer that takes the lease when told ("go AT": at that wall-clock time, so both try within a millisecond or so),
+# says whether it won, and releases when told.
+RACER = """
+import json, sys, time
+from tacotron import storage
+from tacotron.storage import conditional, lease
+held = None
+for line in sys.stdin:
+    command, *rest = line.split()
+    if command == "go":
+        time.sleep(max(0.0, float(rest[0]) - time.time()))
+        try:
+            held = lease.Lease(sys.argv[1], ttl_s=60)
+            held.acquire()
+            print("won", flush=True)
+        except lease.LeaseHeld as e:
+            print("refused", str(e), flush=True)
+    elif command == "release":
+        held.release()
+        print("released", flush=True)
+    elif command == "stale":  # as a holder on another pod leaves it when it stops renewing
+        path = storage.join(sys.argv[1], lease.LEASE_FILE)
+        record = json.dumps({"owner": "gone", "host": "another-pod", "pid": 1, "ttl_s": 60,
+                             "heartbeat": time.time() - 120}).encode()
+        current = conditional.read(path)
+        print("stale", bool(conditional.replace(path, record, current[1]) if current
+                            else conditional.create(path, record)), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def serial_s3(tmp_path_factory):
+    with s3_server(tmp_path_factory.mktemp("serial-moto") / "server.log", serial=True) as (_, variables):
+        yield variables
+
+
+@pytest.mark.parametrize("store", ["local", "s3"])
+def test_two_trainers_racing_for_one_model_dir_never_both_hold_it(store, tmp_path, serial_s3):
+    """50 rounds on one model_dir: a free lease (absent, then released), and every fifth round a stale one left by a
+    trainer that died elsewhere. Exactly one racer wins each round; the other is refused in one line."""
+    env = {**os.environ, **(serial_s3 if store == "s3" else {})}
+    model_dir = f"s3://tacotron/race-{tmp_path.name}" if store == "s3" else str(tmp_path / "model")
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, model_dir], cwd=REPO, env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = []
+    try:
+        for round_ in range(ROUNDS):
+            if round_ % 5 == 4:  # a holder on another pod that stopped renewing two minutes ago
+                racers[0].stdin.write("stale\n")
+                racers[0].stdin.flush()
+                assert racers[0].stdout.readline().strip() == "stale True"
+            start_at = time.time() + 0.1
+            for racer in racers:
+                racer.stdin.write(f"go {start_at}\n")
+                racer.stdin.flush()
+            answers = [racer.stdout.readline().strip() for racer in racers]
+            winners = [racer for racer, answer in zip(racers, answers, strict=True) if answer == "won"]
+            outcomes.append(answers)
+            assert len(winners) == 1, (round_, answers)
+            (refusal,) = [a for a in answers if a != "won"]
+            assert refusal.startswith("refused ") and "\n" not in refusal and model_dir in refusal, refusal
+            winners[0].stdin.write("release\n")
+            winners[0].stdin.flush()
+            assert winners[0].stdout.readline().strip() == "released"
+    finally:
+        for racer in racers:
+            racer.stdin.close()
+            racer.wait(timeout=60)
+    assert len(outcomes) == ROUNDS
+    # Both tried at once often enough to test the compare-and-swap, not only the check before it.
+    collisions = sum(any("at the same moment" in answer for answer in answers) for answers in outcomes)
+    print(f"{store}: {collisions} of {ROUNDS} rounds decided by the compare-and-swap itself")
