@@ -26,11 +26,22 @@ from collections.abc import Iterator
 LABEL = "tacotron.image-test"
 
 
+# The service's own containers.conf. podman 4.3's default ulimits raise RLIMIT_NOFILE past what an unprivileged
+# container may set, and on a fresh machine every task then fails to start ("error setting rlimit type 7: operation
+# not permitted"); with none set the containers keep the service's limits.
+CONTAINERS_CONF = "[containers]\ndefault_ulimits = []\n"
+
+
 @contextlib.contextmanager
 def podman_service(socket_path: str) -> Iterator[None]:
-    """podman's API service on a Unix socket of its own, for as long as the block runs."""
+    """podman's API service on a Unix socket of its own, with the containers.conf above, for as long as the block
+    runs."""
+    conf = os.path.join(os.path.dirname(socket_path), "containers.conf")
+    with open(conf, "w") as f:
+        f.write(CONTAINERS_CONF)
     service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env={**os.environ, "CONTAINERS_CONF": conf}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while not os.path.exists(socket_path):
