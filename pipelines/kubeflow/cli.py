@@ -95,10 +95,11 @@ def volume_from(spec: str | None):
     return Volume(claim, mount_path) if mount_path else Volume(claim)
 
 
-def check_secret_name(name: str) -> str:
-    """--store_secret: a Kubernetes object name ("" = none)."""
+def secret_name(name: str) -> str:
+    """--store_secret: a Kubernetes object name ("" = none); checked as the arguments are parsed, before the slow
+    imports."""
     if name and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
-        raise UsageError(f"--store_secret {name!r}: expected a Kubernetes Secret's name")
+        raise argparse.ArgumentTypeError(f"--store_secret {name!r}: expected a Kubernetes Secret's name")
     return name
 
 
@@ -107,7 +108,7 @@ def compile_pipeline(output: str, image: str, pvc: str | None = None, store_secr
 
     from pipelines.kubeflow.pipeline import create_pipeline
 
-    compiler.Compiler().compile(create_pipeline(image, volume_from(pvc), check_secret_name(store_secret)), output)
+    compiler.Compiler().compile(create_pipeline(image, volume_from(pvc), store_secret), output)
     return output
 
 
@@ -351,7 +352,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         volume(sub)
 
     def volume(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--store_secret", metavar="SECRET", default="",
+        sub.add_argument("--store_secret", metavar="SECRET", default="", type=secret_name,
                          help="the Kubernetes Secret every task and training pod reads the object store's keys from "
                          "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; optionally AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, "
                          "AWS_DEFAULT_REGION), by reference; default: none, the pods' workload identity")

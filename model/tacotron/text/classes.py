@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tacotron.text import numbers
+import tacotron.text.numbers as numbers
 
 _F = re.ASCII
 _I = re.ASCII | re.IGNORECASE

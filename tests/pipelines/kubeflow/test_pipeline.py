@@ -18,12 +18,27 @@ def kubeflow(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+# What the compiling shell has in its environment: a careless `export` of the store's keys.
+CREDENTIAL_VALUES = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID0001",
+                     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-example-secret"}
+
+
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory) -> dict:
+def package(tmp_path_factory) -> str:
+    """The pipeline compiled as a user compiles it for a cluster, with a Secret for the store's keys."""
     path = tmp_path_factory.mktemp("ir") / "pipeline.yaml"
-    result = kubeflow("compile", "--output", path, "--image", "registry.example/tacotron:test")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.kubeflow", "compile", "--output", str(path), "--image",
+         "registry.example/tacotron:test", "--store_secret", "tts-store"],
+        cwd=REPO, env={**os.environ, **CREDENTIAL_VALUES, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True,
+        text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    return yaml.safe_load(path.read_text())
+    return path.read_text()
+
+
+@pytest.fixture(scope="module")
+def compiled(package) -> dict:
+    return next(yaml.safe_load_all(package))
 
 
 def test_compiled_pipeline_wires_the_tasks_in_data_flow_order(compiled):
@@ -118,18 +133,10 @@ def test_a_persistent_volume_claim_is_mounted_where_checkpoints_and_models_are_k
     assert refused.returncode == 2 and "--pvc 'Bad_Claim:relative'" in refused.stderr.strip().splitlines()[-1]
 
 
-def test_store_credentials_are_referenced_from_a_secret_and_never_compiled_in(tmp_path):
+def test_store_credentials_are_referenced_from_a_secret_and_never_compiled_in(package, tmp_path):
     """Compiled where the store's keys are in the environment: every task reads them from the Secret by reference,
     and no value is in the package."""
-    path = tmp_path / "pipeline.yaml"
-    values = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID0001", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-example-secret"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.kubeflow", "compile", "--output", str(path), "--store_secret", "tts-store"],
-        cwd=REPO, env={**os.environ, **values, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True,
-        timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    package = path.read_text()
-    for value in values.values():
+    for value in CREDENTIAL_VALUES.values():
         assert value not in package
     platform = [doc for doc in yaml.safe_load_all(package) if "platforms" in doc][0]
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
@@ -144,5 +151,5 @@ def test_store_credentials_are_referenced_from_a_secret_and_never_compiled_in(tm
     # The train task passes the Secret's name on, for the TrainJob's pods (components.credentials.secret_env).
     assert ir["root"]["dag"]["tasks"]["train"]["inputs"]["parameters"]["store_secret"] == {
         "runtimeValue": {"constant": "tts-store"}}
-    refused = kubeflow("compile", "--output", path, "--store_secret", "Not A Name")
+    refused = kubeflow("compile", "--output", tmp_path / "refused.yaml", "--store_secret", "Not A Name")
     assert refused.returncode == 2 and "--store_secret 'Not A Name'" in refused.stderr.strip().splitlines()[-1]
