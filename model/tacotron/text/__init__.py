@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from anyascii import anyascii
 
-from tacotron.text import classes, numbers
+from tacotron.text import classes
 
 # Every character normalize_text may emit. Padding is not a character: ids are assigned from the
 # tft.vocabulary list (tacotron.text.frontend.symbols_to_ids), so SYMBOLS only documents and tests the output alphabet.
@@ -39,8 +39,6 @@ _NUMERIC_SYMBOLS = frozenset("0123456789")
 
 _F = re.ASCII
 _MINUS_RE = re.compile(r"(?<![\w.-])-(?=\.?\d)", _F)
-_DECIMAL_RE = re.compile(r"(?<![\d.])(?:(?:\d{1,3}(?:,\d{3})+|\d+))?(?:\.\d+)+", _F)
-_INTEGER_RE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)", _F)
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +(?=[,.!?;:)])")
 _SPACE_AFTER_PAREN_RE = re.compile(r"\( +")
 
@@ -75,14 +73,6 @@ def _keep_speakable(text: str, allowed: frozenset[str]) -> str:
     return _SPACE_AFTER_PAREN_RE.sub("(", text)
 
 
-def _padded_number(match: re.Match[str]) -> str:
-    # Keeps "3g" from gluing the spelled number onto the neighbouring letter.
-    text, start, end = match.string, match.start(), match.end()
-    left = " " if start > 0 and text[start - 1].isalnum() else ""
-    right = " " if end < len(text) and text[end].isalnum() else ""
-    return f"{left}{numbers.number(match[0])}{right}"
-
-
 def normalize_text(text: str) -> str:
     """Normalize English text into lowercase words and punctuation that are all in SYMBOLS.
 
@@ -98,8 +88,7 @@ def normalize_text(text: str) -> str:
     # Junk is dropped before numbers are read so that "mr*." cannot turn into "mr." only after it.
     text = _keep_speakable(text, _SYMBOL_SET | _UPPER | _NUMERIC_SYMBOLS)
     text = _MINUS_RE.sub("minus ", text)
-    text = _DECIMAL_RE.sub(_padded_number, text)
-    text = _INTEGER_RE.sub(_padded_number, text)
+    text = classes.cardinal(text)
     return _keep_speakable(_settled(text.lower()), _SYMBOL_SET)
 
 

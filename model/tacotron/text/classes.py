@@ -57,7 +57,7 @@ _SPOKEN_TLDS = {"com": "com", "org": "org", "net": "net", "gov": "gov", "info": 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b", _F)
 _URL_RE = re.compile(
     rf"(?<![\w@.-])(?:(?:https?://)(?:www\.)?|www\.)?"
-    rf"((?:[A-Za-z0-9-]+\.)+(?:{_TLDS}))\b((?:/[A-Za-z0-9._~%?=&+#-]*)*)(?<![.,?!])", re.ASCII | re.IGNORECASE)
+    rf"((?:[A-Za-z0-9-]+\.)+(?:{_TLDS}))\b((?:/[A-Za-z0-9._~%?=&+#-]*)*)(?<![.,?!])", _I)
 _URL_PREFIX_RE = re.compile(r"^(?:https?://)?(www\.)?", _I)
 _ADDRESS_PUNCTUATION = {".": "dot", "@": "at", "-": "dash", "_": "underscore", "/": "slash", "+": "plus",
                         "?": "question mark", "=": "equals", "&": "and", "%": "percent", "~": "tilde", "#": "hash",
@@ -202,8 +202,7 @@ def date(text: str) -> str:
         return _date(first, second, year)
 
     def month_day(match: re.Match[str]) -> str | None:
-        spoken = _date(MONTHS.index(_month(match[1])) + 1, int(match[2]), int(match[4]) if match[4] else None)
-        return spoken if spoken else None
+        return _date(MONTHS.index(_month(match[1])) + 1, int(match[2]), int(match[4]) if match[4] else None)
 
     def day_month(match: re.Match[str]) -> str | None:
         day = int(match[1])
@@ -569,7 +568,6 @@ def abbreviation(text: str) -> str:
         written, dot, space, following = match[1], match[2], match[3], match[4]
         key = written.lower()
         before = match.string[: match.start()]
-        at_end = match.end() == len(match.string) or following in "" or (following in ",;:!?)" and dot)
         if written.isupper() and len(written) > 1 and key not in ("st", "dr", "mr", "mrs", "ms"):
             return match[0]  # an acronym ("NO", "CO", "PT") is left to the reader
         if key in _BEFORE_OR_AFTER_NAME:
@@ -591,7 +589,7 @@ def abbreviation(text: str) -> str:
                 return match[0]
             spoken = _ABBREVIATIONS[key]
         # The abbreviation's period doubles as a full stop at the very end of the text.
-        end = "." if dot and at_end and match.end() == len(match.string) else " " if following.isalnum() else ""
+        end = "." if dot and match.end() == len(match.string) else " " if following.isalnum() else ""
         return _said_with_case(written, spoken) + end
 
     text = _LATIN_RE.sub(lambda m: " for example " if m[1].lower() == "e.g" else " that is ", text)
@@ -652,9 +650,21 @@ def symbol(text: str) -> str:
     return "".join(_SYMBOL_WORDS.get(char, char) for char in text)
 
 
+# --- numbers no class took -----------------------------------------------------------------------------------
+_DECIMAL_RE = re.compile(rf"(?<![\d.])(?:{_INT})?(?:\.\d+)+", _F)
+_INTEGER_RE = re.compile(_INT, _F)
+
+
+def cardinal(text: str) -> str:
+    """The numbers left once the classes have read theirs: 1,234 -> "one thousand two hundred thirty four", 1984 ->
+    "nineteen eighty four", 3.14 -> "three point one four", 007 -> "zero zero seven"."""
+    text = _sub(_DECIMAL_RE, lambda m: numbers.number(m[0]), text)
+    return _sub(_INTEGER_RE, lambda m: numbers.number(m[0]), text)
+
+
 # In reading order: addresses and telephone numbers hold dots, dashes and digits that later classes would take apart;
 # dates before times, fractions and codes; units before codes ("5kg" is a measure, "4B" a code); Roman numerals and
-# abbreviations once the numbers are words.
+# abbreviations once the numbers are words. `cardinal` is not among them: it reads what is left after junk is dropped.
 CLASSES: tuple[Callable[[str], str], ...] = (
     electronic, telephone, date, time, number_range, money, temperature, measure, percent, fraction, decade, ordinal,
     code, roman, abbreviation, acronym, symbol,
