@@ -83,6 +83,10 @@ def check_cron(expression: str) -> str:
     return expression
 
 
+# A Kubernetes object's name (a PersistentVolumeClaim's, a Secret's): a DNS subdomain.
+KUBERNETES_NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
+
+
 def volume_from(spec: str | None):
     """--pvc CLAIM[:MOUNT_PATH] -> pipelines.kubeflow.pipeline.Volume (None without --pvc)."""
     from pipelines.kubeflow.pipeline import Volume
@@ -90,7 +94,7 @@ def volume_from(spec: str | None):
     if not spec:
         return None
     claim, _, mount_path = spec.partition(":")
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", claim) or (mount_path and not mount_path.startswith("/")):
+    if not re.fullmatch(KUBERNETES_NAME, claim) or (mount_path and not mount_path.startswith("/")):
         raise UsageError(f"--pvc {spec!r}: expected CLAIM[:/MOUNT/PATH], a Kubernetes claim name and an absolute path")
     return Volume(claim, mount_path) if mount_path else Volume(claim)
 
@@ -98,7 +102,7 @@ def volume_from(spec: str | None):
 def secret_name(name: str) -> str:
     """--store_secret: a Kubernetes object name ("" = none); checked as the arguments are parsed, before the slow
     imports."""
-    if name and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name):
+    if name and not re.fullmatch(KUBERNETES_NAME, name):
         raise argparse.ArgumentTypeError(f"--store_secret {name!r}: expected a Kubernetes Secret's name")
     return name
 
