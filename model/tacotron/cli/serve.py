@@ -8,10 +8,10 @@ import os
 import sys
 import threading
 
-# TensorFlow's oneDNN kernels keep a primitive for every input shape they meet (up to 1,024 per op): a server meets a
-# new sentence length and batch size on most requests, so its memory grew for minutes under load (172 MB in the first
-# 140 s, then 5.5 MB/min). Eigen's kernels keep nothing per shape and ran the export as fast here
-# (docs/BENCHMARKS.md, serve_load). Set before TensorFlow is imported; a user's own setting wins.
+# TensorFlow's oneDNN kernels cache a primitive per input shape they meet: a server meets a new sentence length and
+# batch size on most requests, so its memory grew for minutes under load (214 MB in 600 s, still rising). With
+# Eigen's kernels it levels off after 80 s, at 13.2 req/s against 13.7 (docs/BENCHMARKS.md, serve_load). Set before
+# TensorFlow is imported; a user's own setting wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from tacotron import storage
