@@ -15,7 +15,7 @@ DEFAULT_IMAGE = "ghcr.io/tacotron-8khz/tacotron:0.1.0"
 
 def build(image: str = DEFAULT_IMAGE) -> types.SimpleNamespace:
     """The pipeline's components, running in `image`."""
-    from components import deploy, evaluate, export, fingerprint, gate, preprocess, train
+    from components import deploy, evaluate, export, fingerprint, gate, preprocess, train, train_requests
 
     def component(func):
         return dsl.component(func, base_image=image, install_kfp_package=False)
@@ -23,6 +23,7 @@ def build(image: str = DEFAULT_IMAGE) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         fingerprint=component(fingerprint.fingerprint_corpus),
         preprocess=component(preprocess.preprocess),
+        train_requests=component(train_requests.train_requests),
         train=component(train.train),
         evaluate=component(evaluate.evaluate),
         gate=component(gate.gate),

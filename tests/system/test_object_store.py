@@ -1,5 +1,7 @@
 """The commands with every folder on an S3 API (moto's server on loopback), as a Kubeflow user's MinIO holds them:
-preprocess, train (killed, resumed), evaluate, export and synthesize, each reading the previous one's output there."""
+preprocess, then train killed and resumed, and what a store adds: a live lease, a store that goes away, bad URLs, a
+half-uploaded folder, a warm start. (Evaluate, export, synthesize and serve on a store: test_gcs_store.py, on GCS;
+the pipeline's export to S3: test_run_local.py.)"""
 
 from __future__ import annotations
 
@@ -114,23 +116,6 @@ def test_training_resumes_from_checkpoints_on_the_store(s3_model):
     assert any(n.startswith("events.out.tfevents") for n in storage.listdir(f"{s3_model}/tensorboard"))
     assert lease.read(s3_model) is None  # released at the end
     assert not (REPO / "s3:").exists()  # no local folder made from a URL
-
-
-def test_evaluate_and_export_on_the_store(s3_model, s3_data, root):
-    evaluation = f"{root}/evaluation"
-    result = command("-m", "tacotron.cli.evaluate", "--data", s3_data, "--model_dir", s3_model, "--output", evaluation,
-                     *QUICK_SYNTHESIS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads(storage.read_text(f"{evaluation}/metrics.json"))
-    assert metrics["model_dir"] == s3_model and metrics["step"] == checkpoint_steps(s3_model)[-1]
-    assert storage.is_complete(evaluation) and storage.exists(f"{evaluation}/report.html")
-
-    exported = f"{root}/exported"
-    result = command("-m", "tacotron.cli.export", "--model_dir", s3_model, "--output", exported, *QUICK_SYNTHESIS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert storage.is_complete(exported) and storage.exists(f"{exported}/saved_model.pb")
-    info = json.loads(storage.read_text(f"{exported}/export_info.json"))
-    assert info["model_dir"] == s3_model and info["step"] == metrics["step"]
 
 
 def test_a_second_trainer_is_refused_while_the_lease_is_live(s3_data, root):

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 SCHEMES = ("s3", "gs")
 # Written last into a folder published to an object store: the folder is complete once this exists.
 COMPLETE_MARKER = "_COMPLETE"
-# How long one S3 request may wait to connect, and then between two reads of its answer: a store that stops answering
-# fails that attempt instead of hanging the run.
+# How long one S3 or GCS request may wait to connect, and then between two reads of its answer: a store that stops
+# answering fails that attempt instead of hanging the run.
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 30
 # botocore's attempts per request ("standard" mode: 5xx, SlowDown and other throttling, timeouts and dropped
@@ -30,6 +30,8 @@ READ_TIMEOUT_S = 30
 # fails after at most S3_ATTEMPTS * S3FS_TRIES attempts: 10 * 30 s plus backoff, about 5 minutes.
 S3_ATTEMPTS = 5
 S3FS_TRIES = 2
+# gcsfs tries each GCS request 6 times (its own fixed loop: 5xx, 429, timeouts and dropped connections, with jittered
+# exponential backoff up to 32 s); its per-request timeouts are ours above.
 
 
 class StorageError(Exception):
@@ -58,13 +60,20 @@ def _fs(path: str):
     if scheme not in SCHEMES:
         raise StorageError(f"{path}: unknown storage scheme {scheme!r} (use a local path, s3:// or gs://)")
     try:
-        if scheme != "s3":
-            return fsspec.core.url_to_fs(path)  # gcsfs retries and times out by its own defaults
+        if scheme == "gs":
+            return fsspec.core.url_to_fs(path, requests_timeout=_gcs_timeout())
         fs, inner = fsspec.core.url_to_fs(path, config_kwargs=_s3_config())
     except (ImportError, ValueError) as e:
         raise StorageError(f"{path}: {e}") from None
     fs.retries = S3FS_TRIES  # s3fs takes the length of its loop as an attribute only, not as an argument
     return fs, inner
+
+
+def _gcs_timeout():
+    """aiohttp's timeouts for each of gcsfs's requests: the same two limits as botocore's."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
 
 
 def _s3_config() -> dict:

@@ -43,7 +43,8 @@ def compiled(package) -> dict:
 
 def test_compiled_pipeline_wires_the_tasks_in_data_flow_order(compiled):
     tasks = compiled["root"]["dag"]["tasks"]
-    assert set(tasks) == {"fingerprint-corpus", "preprocess", "train", "evaluate", "gate", "condition-1"}
+    assert set(tasks) == {"fingerprint-corpus", "preprocess", "train-requests", "train", "evaluate", "gate",
+                          "condition-1"}
     preprocess_inputs = tasks["preprocess"]["inputs"]["parameters"]
     assert preprocess_inputs["corpus_fingerprint"]["taskOutputParameter"]["producerTask"] == "fingerprint-corpus"
     assert tasks["train"]["inputs"]["artifacts"]["data"]["taskOutputArtifact"]["producerTask"] == "preprocess"
@@ -65,10 +66,16 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
     tasks = compiled["root"]["dag"]["tasks"]
     executors = compiled["deploymentSpec"]["executors"]
     train = executors["exec-train"]["container"]
+    # The train task's requests are the train-requests task's answer for this run's train_nodes (below).
     accelerator = train["resources"]["accelerator"]
-    assert "accelerator_type" in accelerator["resourceType"] and "accelerator_count" in accelerator["resourceCount"]
-    assert "train_cpu" in train["resources"]["resourceCpuRequest"]
-    assert "train_memory" in train["resources"]["resourceMemoryRequest"]
+    assert "accelerator_type" in accelerator["resourceType"]
+    assert "train-requests-accelerator_count" in accelerator["resourceCount"]
+    assert "train-requests-cpu" in train["resources"]["resourceCpuRequest"]
+    assert "train-requests-memory" in train["resources"]["resourceMemoryRequest"]
+    asked = tasks["train-requests"]["inputs"]["parameters"]
+    assert {name: asked[name]["componentInputParameter"] for name in asked} == {
+        "nodes": "train_nodes", "accelerator_count": "accelerator_count", "cpu": "train_cpu", "memory": "train_memory"}
+    assert tasks["train"]["dependentTasks"] == ["preprocess", "train-requests"]
     retry = tasks["train"]["retryPolicy"]
     assert retry["maxRetryCount"] == 3 and retry["backoffFactor"] == 2.0
     # Fingerprint and training always run; preprocessing (keyed on corpus fingerprint + settings) is cached.
@@ -84,6 +91,13 @@ def test_compiled_pipeline_sets_gpu_retries_caching_and_the_image(compiled):
     assert "corpus" in parameters and parameters["steps"]["parameterType"] == "NUMBER_INTEGER"
     # The train task selects its Keras backend explicitly, from a parameter.
     assert tasks["train"]["inputs"]["parameters"]["backend"] == {"componentInputParameter": "train_backend"}
+
+
+def test_a_multi_node_launcher_requests_no_accelerator():
+    from components.train_requests import train_requests
+
+    assert train_requests(1, 2, "8", "32G") == (2, "8", "32G")
+    assert train_requests(4, 2, "8", "32G") == (0, "1", "4G")
 
 
 def test_a_passed_gate_deploys_the_pushed_version_to_kserve_only_with_a_namespace(compiled):
@@ -141,7 +155,8 @@ def test_store_credentials_are_referenced_from_a_secret_and_never_compiled_in(pa
     platform = [doc for doc in yaml.safe_load_all(package) if "platforms" in doc][0]
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     ir = next(yaml.safe_load_all(package))
-    assert set(executors) == set(ir["deploymentSpec"]["executors"])  # every task
+    # Every task but train-requests, which reads nothing.
+    assert set(executors) == set(ir["deploymentSpec"]["executors"]) - {"exec-train-requests"}
     for name, spec in executors.items():
         secrets = spec["secretAsEnv"]
         assert {s["secretNameParameter"]["runtimeValue"]["constant"] for s in secrets} == {"tts-store"}, name

@@ -57,6 +57,21 @@ def save_to(path: pathlib.Path):
     return lambda values: path.write_text(json.dumps(sorted(values)))
 
 
+def test_an_s3_output_on_a_distributed_runner_stops_in_one_line_and_local_runners_stage_locally(tmp_path, capsys):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.preprocess import runners
+    from pipelines.preprocess.cli import main
+
+    for runner in ([], ["--runner", "DirectRunner"], ["--runner", "direct"], ["--runner", "PrismRunner"]):
+        assert runners.runs_here(PipelineOptions(runner)), runner
+    for runner in ("DataflowRunner", "FlinkRunner"):
+        assert not runners.runs_here(PipelineOptions(["--runner", runner]))
+    code = main(["--corpus", str(tmp_path), "--output", "s3://tacotron/out", "--runner", "FlinkRunner"])
+    [line] = capsys.readouterr().err.splitlines()
+    assert code == 2 and "--output s3://tacotron/out: a distributed runner's workers write through" in line
+
+
 @pytest.mark.slow
 def test_the_job_stops_in_one_line_naming_what_daskrunner_cannot_run(scheduler, tmp_path):
     started = time.monotonic()

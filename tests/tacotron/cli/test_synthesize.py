@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import soundfile as sf
 
-from tacotron import storage
 from tests.commands import QUICK, run
-from tests.conftest import REPO
 
 # Beam jobs, trainings or whole pipelines in subprocesses: not in `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -50,16 +46,3 @@ def test_text_file_with_an_unspeakable_line_writes_nothing(model_dir, tmp_path):
     folder = tmp_path / "out"
     assert synthesize.main(["--model", str(model_dir), "--text_file", str(lines), "--output", str(folder)]) == 2
     assert not folder.exists()
-
-
-def test_synthesize_from_the_model_the_pipeline_pushed_to_the_store(pipeline_run, tmp_path):
-    """run-local pushed its SavedModel to serving_dir on the loopback S3 server; read there, spoken there."""
-    exported = pipeline_run["exported_url"]
-    assert exported.startswith("s3://") and storage.is_complete(exported)
-    wav = f"{pipeline_run['store']}/hello.wav"
-    result = run("tacotron.cli.synthesize", "--model", exported, "--text", "Hello, Dr. Smith! It's 5 o'clock.",
-                 "--output", wav)
-    assert result.returncode == 0, result.stderr[-3000:]
-    samples, rate = sf.read(io.BytesIO(storage.read_bytes(wav)))
-    assert rate == 8000 and samples.ndim == 1 and len(samples) > 0
-    assert not (REPO / "s3:").exists()

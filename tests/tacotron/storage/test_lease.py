@@ -107,12 +107,13 @@ def serial_s3(tmp_path_factory):
         yield variables
 
 
-@pytest.mark.parametrize("store", ["local", "s3"])
-def test_two_trainers_racing_for_one_model_dir_never_both_hold_it(store, tmp_path, serial_s3):
+@pytest.mark.parametrize("store", ["local", "s3", "gs"])
+def test_two_trainers_racing_for_one_model_dir_never_both_hold_it(store, tmp_path, request):
     """50 rounds on one model_dir: a free lease (absent, then released), and every fifth round a stale one left by a
     trainer that died elsewhere. Exactly one racer wins each round; the other is refused in one line."""
-    env = {**os.environ, **(serial_s3 if store == "s3" else {})}
-    model_dir = f"s3://tacotron/race-{tmp_path.name}" if store == "s3" else str(tmp_path / "model")
+    env = {**os.environ, **({"s3": lambda: request.getfixturevalue("serial_s3"),
+                              "gs": lambda: request.getfixturevalue("gcs_store")}.get(store, dict)())}
+    model_dir = f"{store}://tacotron/race-{tmp_path.name}" if store != "local" else str(tmp_path / "model")
     racers = [subprocess.Popen([sys.executable, "-c", RACER, model_dir], cwd=REPO, env=env, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outcomes = []

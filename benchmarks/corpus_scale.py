@@ -1,0 +1,148 @@
+"""The preprocessing job at the corpus sizes users bring: time, clips/s and peak memory of the driver and workers.
+
+The corpus is generated, nothing downloaded: the bundled corpus's 400 clips and the 30 one-word clips, each copy
+re-spoken faster or slower (a seeded speed factor of 0.9-1.1, resampled with soxr, which moves pitch and tempo
+together as `sox speed` does) and louder or softer (a seeded gain of -6 to +3 dB), in the LJSpeech layout. The job
+runs as users run it, `python -m pipelines.preprocess` with the given Beam options, once per size; a sampler reads
+the resident memory of its process (the driver) and of every process it starts (the workers) ten times a second.
+
+    python benchmarks/corpus_scale.py [--sizes 1200 13100] [--beam_args "--direct_num_workers 2 ..."]
+
+Goal: the driver's and each worker's peak memory flat in corpus size, and the time per clip at the largest size no
+worse than at the smallest (results/corpus_scale.json, a row in docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import psutil
+import soundfile as sf
+import soxr
+from machine import append_row  # benchmarks/ is on sys.path when a script runs
+from machine import describe as describe_machine
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SOURCES = (REPO / "data" / "sample_corpus", REPO / "data" / "one_word")
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def make_corpus(root: pathlib.Path, clips: int, seed: int = 0) -> pathlib.Path:
+    """`clips` rows in the LJSpeech layout, each a perturbed copy of a bundled or one-word clip."""
+    sources = [(folder, line.split("|", 1)) for folder in SOURCES
+               for line in (folder / "metadata.csv").read_text(encoding="utf-8").splitlines()]
+    rng = np.random.default_rng(seed)
+    (root / "wavs").mkdir(parents=True)
+    lines = []
+    for i in range(clips):
+        folder, (clip_id, text) = sources[i % len(sources)]
+        samples, rate = sf.read(folder / "wavs" / f"{clip_id}.flac", dtype="float32")
+        speed, gain_db = rng.uniform(0.9, 1.1), rng.uniform(-6.0, 3.0)
+        # Resampled to rate / speed and played at rate: `speed` times faster, pitch with it.
+        samples = soxr.resample(samples, rate, rate / speed) * 10 ** (gain_db / 20)
+        new_id = f"{clip_id}_{i:05d}"
+        sf.write(root / "wavs" / f"{new_id}.flac", np.clip(samples, -1, 1), rate, subtype="PCM_16")
+        lines.append(f"{new_id}|{text}")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+class PeakMemory:
+    """The largest resident set seen, sampled every `interval` s, of a process and of each of its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.root, self.interval = psutil.Process(pid), interval
+        self.driver_mb = 0.0
+        self.worker_mb: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.driver_mb = max(self.driver_mb, self.root.memory_info().rss / 2**20)
+                for child in self.root.children(recursive=True):
+                    rss = child.memory_info().rss / 2**20
+                    self.worker_mb[child.pid] = max(self.worker_mb.get(child.pid, 0.0), rss)
+            except psutil.Error:  # a process ended between the listing and the reading
+                continue
+
+
+def run_job(corpus: pathlib.Path, output: pathlib.Path, beam_args: list[str]) -> dict:
+    command = [sys.executable, "-m", "pipelines.preprocess", "--corpus", str(corpus), "--output", str(output),
+               *beam_args]
+    start = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with PeakMemory(process.pid) as memory:
+        stdout, stderr = process.communicate()
+    seconds = time.monotonic() - start
+    if process.returncode != 0:
+        raise SystemExit(f"the job failed ({process.returncode}): {stderr[-3000:]}")
+    report = json.loads((output / "report.json").read_text())
+    workers = sorted(memory.worker_mb.values(), reverse=True)
+    return {"seconds": round(seconds, 1), "input": report["input_records"], "written": report["written"],
+            "rejected": report.get("rejected", {}), "driver_peak_mb": round(memory.driver_mb),
+            "worker_peak_mb": [round(w) for w in workers if w > 50]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1200, 13100])
+    parser.add_argument("--beam_args", default="", help="Beam options for the job, as one string")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=str(RESULTS / "corpus_scale.json"))
+    args = parser.parse_args()
+    beam_args = shlex.split(args.beam_args)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="corpus-scale-") as scratch:
+        for size in args.sizes:
+            started = time.monotonic()
+            corpus = make_corpus(pathlib.Path(scratch) / f"corpus-{size}", size, args.seed)
+            made_s = time.monotonic() - started
+            run = {"clips": size, "corpus_made_s": round(made_s, 1),
+                   **run_job(corpus, pathlib.Path(scratch) / f"out-{size}", beam_args)}
+            run["ms_per_clip"] = round(1000 * run["seconds"] / size, 2)
+            run["clips_per_s"] = round(size / run["seconds"], 1)
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+    small, large = runs[0], runs[-1]
+    driver_ratio = large["driver_peak_mb"] / small["driver_peak_mb"]
+    worker_ratio = (max(large["worker_peak_mb"], default=0) / max(small["worker_peak_mb"], default=1))
+    # The fixed start-up is paid at both sizes: compare the cost of each clip beyond it.
+    marginal_ms = 1000 * (large["seconds"] - small["seconds"]) / (large["clips"] - small["clips"])
+    met = driver_ratio <= 1.1 and worker_ratio <= 1.1 and marginal_ms <= small["ms_per_clip"]
+    result = {"date": datetime.date.today().isoformat(), "machine": describe_machine(), "beam_args": beam_args,
+              "runs": runs, "driver_peak_ratio": round(driver_ratio, 2), "worker_peak_ratio": round(worker_ratio, 2),
+              "marginal_ms_per_clip": round(marginal_ms, 2), "goal_met": met}
+    pathlib.Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    sizes = "; ".join(f"{r['clips']} clips: {r['seconds']} s ({r['clips_per_s']} clips/s, {r['written']} written), "
+                      f"driver peak {r['driver_peak_mb']} MB, workers' peak {max(r['worker_peak_mb'], default=0)} MB"
+                      for r in runs)
+    append_row(result["date"], "corpus_scale", result["machine"],
+               f"{sizes}; peak ratio largest/smallest driver {driver_ratio:.2f}, workers {worker_ratio:.2f}; "
+               f"{marginal_ms:.1f} ms per added clip against {small['ms_per_clip']} ms per clip at {small['clips']}; "
+               f"goal (memory flat, per-clip time no worse) {'met' if met else 'NOT met'}",
+               "python benchmarks/corpus_scale.py" + (f" --beam_args {shlex.quote(args.beam_args)}"
+                                                       if args.beam_args else ""))
+
+
+if __name__ == "__main__":
+    main()
