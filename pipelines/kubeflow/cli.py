@@ -242,7 +242,22 @@ def run_local(args: argparse.Namespace) -> dict:
             raise
         log = console.log_dir / f"{console.failed}.log"
         raise PipelineFailed(f"task {console.failed!r} failed; its log: {log}\n{_tail(log)}") from e
+    except Exception as e:
+        cause = container_failure(e) if args.image else None
+        if cause is None:
+            raise
+        raise PipelineFailed(f"a task's container of {args.image} did not start: {cause}") from e
     return _summary(workdir, time.time() - started, console)
+
+
+def container_failure(error: Exception) -> str | None:
+    """The container engine's own reason, on one line, when it refused to create or start a task's container (an
+    image it lacks, a runtime that cannot apply the container's limits); None for any other error."""
+    import docker.errors
+
+    if not isinstance(error, docker.errors.DockerException):
+        return None
+    return " ".join(str(getattr(error, "explanation", None) or error).split())
 
 
 def image_runner(arguments: dict, workdir: pathlib.Path):

@@ -1,10 +1,14 @@
-"""`python -m pipelines.kubeflow run-local`'s bad parameters: one line, nothing run."""
+"""`python -m pipelines.kubeflow run-local`'s bad parameters and a container engine that refuses its containers: one
+line, nothing run."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -53,3 +57,55 @@ def test_run_local_in_the_image_mounts_every_path_a_task_reads_or_writes_at_its_
         assert (workdir / name).stat().st_mode & 0o777 == 0o777
     assert [m["Target"] for m in image_runner({"corpus": str(corpus), "held_out": ""}, workdir)
             .container_run_args["mounts"]][0] == str(corpus)
+
+
+# What podman 4.3.1 answered on a fresh machine when its default ulimits could not be applied (issue 37).
+REFUSAL = ("runc: runc create failed: unable to start container process: error during container init: error setting "
+           "rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied")
+
+
+class RefusingEngine(http.server.BaseHTTPRequestHandler):
+    """A Docker Engine API that has the image and refuses to create any container, as that podman did."""
+
+    def answer(self, status: int, body) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        path = self.path.split("?")[0]
+        if path.endswith("/version"):
+            self.answer(200, {"ApiVersion": "1.41", "Version": "4.3.1"})
+        elif path.endswith("/info"):
+            self.answer(200, {"SecurityOptions": []})
+        elif "/images/" in path and path.endswith("/json"):  # the list, or one image
+            image = {"Id": "sha256:" + "0" * 64, "RepoTags": ["localhost/tacotron:test"], "RepoDigests": []}
+            self.answer(200, [image] if path.endswith("/images/json") else image)
+        else:
+            self.answer(404, {"message": f"no such thing: {path}"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.answer(500, {"message": REFUSAL})
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_container_the_engine_cannot_start_ends_run_local_in_one_line_naming_the_cause(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusingEngine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipelines.kubeflow", "run-local", "--image", "localhost/tacotron:test",
+             "--workdir", str(tmp_path / "work")], cwd=REPO, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "DOCKER_HOST": f"tcp://127.0.0.1:{server.server_port}"})
+    finally:
+        server.shutdown()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("python -m pipelines.kubeflow run-local: error: a task's container of "
+                           "localhost/tacotron:test did not start: ") and line.endswith(REFUSAL), line
