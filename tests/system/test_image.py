@@ -287,3 +287,15 @@ def test_the_podman_proxy_creates_containers_without_auto_removal():
     assert rewritten["Labels"] == {"k": "v", proxy.LABEL: "1"}
     assert f"Content-Length: {len(sent)}".encode() in head.split(b"\r\n")
     assert proxy._without_auto_remove(logs.rstrip(b"\r\n"), b"") == (logs.rstrip(b"\r\n"), b"")
+
+
+def test_the_podman_service_sets_what_a_fresh_machine_lacks(tmp_path, monkeypatch):
+    # podman 4.3.1 from apt, nothing configured: its default ulimits cannot be applied in an unprivileged container,
+    # and crun cannot run on mixed cgroup v1/v2 hosts where runc can (tests/podman_docker_api.py).
+    from tests import podman_docker_api as proxy
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert proxy.containers_conf() == "[containers]\ndefault_ulimits = []\n"
+    (tmp_path / "runc").write_text("#!/bin/sh\n")
+    (tmp_path / "runc").chmod(0o755)
+    assert proxy.containers_conf().endswith('[engine]\nruntime = "runc"\n')
