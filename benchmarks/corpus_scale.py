@@ -186,7 +186,7 @@ def main() -> None:
             print(json.dumps(run), flush=True)
     small, large = runs[0], runs[-1]
     driver_ratio = large["driver_peak_mb"] / small["driver_peak_mb"]
-    worker_ratio = (max(large["worker_peak_mb"], default=0) / max(small["worker_peak_mb"], default=1))
+    worker_ratio = max(large["worker_peak_mb"], default=0) / max(small["worker_peak_mb"], default=1)
     # The fixed start-up is paid at both sizes: compare the cost of each clip beyond it.
     marginal_ms = 1000 * (large["seconds"] - small["seconds"]) / (large["clips"] - small["clips"])
     met = driver_ratio <= 1.1 and worker_ratio <= 1.1 and marginal_ms <= small["ms_per_clip"]
@@ -194,8 +194,11 @@ def main() -> None:
               "runs": runs, "driver_peak_ratio": round(driver_ratio, 2), "worker_peak_ratio": round(worker_ratio, 2),
               "marginal_ms_per_clip": round(marginal_ms, 2), "goal_met": met}
     pathlib.Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-    sizes = "; ".join(f"{r['clips']} clips: {r['seconds']} s ({r['clips_per_s']} clips/s, {r['written']} written), "
-                      f"driver peak {r['driver_peak_mb']} MB, workers' peak {max(r['worker_peak_mb'], default=0)} MB"
+    def workers(run: dict) -> str:
+        return f"workers' peak {max(run['worker_peak_mb'])} MB" if run["worker_peak_mb"] else "no worker processes"
+
+    sizes = "; ".join(f"{r['clips']} clips: {r['seconds']} s ({r['clips_per_s']} clips/s, "
+                      f"{sum(r['written'].values())} written), driver peak {r['driver_peak_mb']} MB, {workers(r)}"
                       for r in runs)
     append_row(result["date"], "corpus_scale", result["machine"],
                f"{sizes}; peak ratio largest/smallest driver {driver_ratio:.2f}, workers {worker_ratio:.2f}; "
