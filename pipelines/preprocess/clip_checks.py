@@ -45,6 +45,12 @@ class ClipChecks:
     max_clipped_fraction: float = 0.01
 
 
+def trimmed_wav(samples: np.ndarray, rate: int, config: audio.AudioConfig) -> np.ndarray:
+    """A decoded clip as the model hears it: mono, at 8 kHz, silence trimmed (what `measure_clip` keeps as WAV).
+    audio.AudioError when the samples cannot be made mono."""
+    return audio.trim_silence(audio.to_mono(samples, rate, config), config)
+
+
 def measure_clip(transcript: str, samples: np.ndarray, rate: int, checks: ClipChecks,
                  config: audio.AudioConfig) -> dict[str, Any] | tuple:
     """One decoded clip against the checks that need only itself and its normalized transcript: its trimmed 8 kHz

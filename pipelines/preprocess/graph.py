@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
 import sys
 import uuid
+import zlib
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,8 +21,10 @@ import pyarrow as pa  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform.beam as tft_beam  # noqa: E402
 from apache_beam.internal.cloudpickle import cloudpickle  # noqa: E402
+from apache_beam.io import fileio  # noqa: E402
 from apache_beam.io.filesystems import FileSystems  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+from apache_beam.options.value_provider import StaticValueProvider  # noqa: E402
 from tensorflow_transform.tf_metadata import schema_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 from tfx_bsl.tfxio import tensor_adapter, tensor_representation_util  # noqa: E402
@@ -93,10 +97,9 @@ def build_pipeline(p: beam.Pipeline, listing: layouts.Listing, args: argparse.Na
                  | "RateBand" >> beam.Map(clip_checks.rate_band, checks.rate_outlier_k))
     paced = computed.clips | "RejectRateOutliers" >> beam.ParDo(
         corpus.RejectRateOutliers(), beam.pvalue.AsSingleton(rate_band)).with_outputs(corpus.REJECTED, main="clips")
-    # Spectrograms only for the clips that passed every check.
-    clips = (paced.clips | "ComputeSpectrograms" >> beam.ParDo(corpus.ComputeSpectrograms(config))
-             | "AssignSplit" >> beam.Map(
-                 lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)}))
+    # The clips that passed every check, with their split: measures only, a few numbers per clip.
+    clips = paced.clips | "AssignSplit" >> beam.Map(
+        lambda clip: {**clip, "split": corpus.split_of(clip[features.ID], args.eval_fraction)})
     rejected = (listed_rejected, unique[corpus.REJECTED], computed[corpus.REJECTED],
                 paced[corpus.REJECTED]) | "AllRejected" >> beam.Flatten()
 
@@ -110,16 +113,22 @@ def build_pipeline(p: beam.Pipeline, listing: layouts.Listing, args: argparse.Na
     adapter_config = tensor_adapter.TensorAdapterConfig(
         example_coder.ExamplesToRecordBatchDecoder(raw_schema.SerializeToString()).ArrowSchema(),
         tensor_representation_util.InferTensorRepresentationsFromSchema(raw_schema))
-    # Convert each split to Arrow once: the analysis and the transform both read these batches.
-    arrow = {
-        split: (clips | f"Select{split}" >> beam.Filter(lambda clip, s=split: clip["split"] == s)
-                | f"Batch{split}" >> beam.BatchElements(max_batch_size=32)
-                | f"ToArrow{split}" >> beam.Map(to_record_batch, adapter_config.arrow_schema))
-        for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX)
-    }
-    transform_fn = (tuple(arrow.values()) | "AllSplits" >> beam.Flatten(), adapter_config) | (
+    def spectrogram_batches(step: str, selected: beam.PCollection, *after: Any) -> beam.PCollection:
+        """The clips with their spectrograms, as the Arrow batches TFT reads."""
+        return (selected | f"{step}Spectrograms" >> beam.ParDo(corpus.ComputeSpectrograms(config), *after)
+                | f"{step}Batch" >> beam.BatchElements(max_batch_size=32)
+                | f"{step}ToArrow" >> beam.Map(to_record_batch, adapter_config.arrow_schema))
+
+    # Analyzed together, both splits in one collection: a runner keeps what a Flatten gathers in memory, whole.
+    transform_fn = (spectrogram_batches("Analysis", clips), adapter_config) | (
         "Analyze" >> tft_beam.AnalyzeDataset(preprocessing.make_preprocessing_fn(config)))
     _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(staging)
+    # The transform's spectrograms are computed again, after the analysis (its transform_fn, a side input, holds the
+    # step back): one pass holding the corpus's spectrograms between the two would grow with the corpus
+    # (docs/BENCHMARKS.md: 17.8 GB at 13,100 clips), two passes over the audio stay flat.
+    analyzed = beam.pvalue.AsSingleton(transform_fn[0])
+    arrow = {split: spectrogram_batches(f"Transform{split}", clips | f"Select{split}" >> beam.Filter(
+        lambda clip, s=split: clip["split"] == s), analyzed) for split in (features.TRAIN_PREFIX, features.EVAL_PREFIX)}
 
     # Normalize each split and write it as sharded GZIP TFRecords.
     expected = settings["input_records"]
@@ -127,10 +136,13 @@ def build_pipeline(p: beam.Pipeline, listing: layouts.Listing, args: argparse.Na
                          (features.EVAL_PREFIX, args.eval_fraction)):
         transformed, transformed_metadata = ((arrow[split], adapter_config), transform_fn) | (
             f"Transform{split}" >> tft_beam.TransformDataset(output_record_batches=True))
+        shards = max(1, math.ceil(expected * share / CLIPS_PER_SHARD))
         _ = (transformed | f"Encode{split}" >> beam.ParDo(EncodeExamples(transformed_metadata.schema))
-             | f"Write{split}" >> beam.io.Write(tfrecord_sink.GzipTFRecordSink(
-                 FileSystems.join(staging, split), file_name_suffix=features.TFRECORD_SUFFIX,
-                 num_shards=max(1, math.ceil(expected * share / CLIPS_PER_SHARD)))))
+             | f"Write{split}" >> fileio.WriteToFiles(
+                 staging, destination=functools.partial(shard_of, split, shards),
+                 temp_directory=StaticValueProvider(str, FileSystems.join(staging, "tmp")),
+                 sink=lambda _: tfrecord_sink.GzipTFRecordFileSink(), file_naming=shard_file_name,
+                 max_writers_per_bundle=shards))
 
     # Count outcomes and kept audio into report.json; report.html also shows each kept clip's measures (a few
     # numbers and the transcript per clip meet in one place, as the rates do) and every rejected record.
@@ -145,6 +157,17 @@ def build_pipeline(p: beam.Pipeline, listing: layouts.Listing, args: argparse.Na
          | "Gather" >> beam.combiners.ToList()
          | "WriteReport" >> beam.Map(write_report, staging, settings, beam.pvalue.AsSingleton(rate_band),
                                      beam.pvalue.AsList(kept), beam.pvalue.AsList(rejected)))
+
+
+def shard_of(split: str, shards: int, record: bytes) -> str:
+    """The shard a serialized example goes to, from a checksum of its bytes: the same in every run and runner."""
+    return f"{split}-{zlib.crc32(record) % shards:05d}-of-{shards:05d}"
+
+
+def shard_file_name(window: Any, pane: Any, index: int | None, total: int | None, compression: Any,
+                    destination: str) -> str:
+    """A shard's file: its name and, where several bundles wrote to it (a multi-worker runner), which part."""
+    return f"{destination}{f'-{index}' if total and total > 1 else ''}{features.TFRECORD_SUFFIX}"
 
 
 def to_record_batch(clips: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:

@@ -7,7 +7,7 @@ from typing import Any, BinaryIO
 
 import google_crc32c
 from apache_beam import coders
-from apache_beam.io import filebasedsink
+from apache_beam.io import filebasedsink, fileio
 from apache_beam.io.filesystem import CompressionTypes
 from isal import isal_zlib
 
@@ -63,3 +63,19 @@ class GzipTFRecordSink(filebasedsink.FileBasedSink):
 
     def write_encoded_record(self, file_handle: GzipStream, value: bytes) -> None:
         file_handle.write(tfrecord(value))
+
+
+class GzipTFRecordFileSink(fileio.FileSink):
+    """The same GZIP TFRecord files for `fileio.WriteToFiles`, which writes a bundle's records straight to their
+    shard's file. (Beam's fixed-shard `Write` of the sink above first groups every record of the split in one place:
+    the whole corpus's spectrograms in the runner's memory at once.)"""
+
+    def open(self, fh: BinaryIO) -> None:
+        self._file = fh
+        self._deflate = isal_zlib.compressobj(LEVEL, isal_zlib.DEFLATED, GZIP_WBITS)
+
+    def write(self, record: bytes) -> None:
+        self._file.write(self._deflate.compress(tfrecord(record)))
+
+    def flush(self) -> None:
+        self._file.write(self._deflate.flush())
