@@ -36,6 +36,8 @@ import soxr
 from machine import append_row  # benchmarks/ is on sys.path when a script runs
 from machine import describe as describe_machine
 
+from tacotron import features
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SOURCES = (REPO / "data" / "sample_corpus", REPO / "data" / "one_word")
 RESULTS = REPO / "benchmarks" / "results"
@@ -100,7 +102,7 @@ def run_job(corpus: pathlib.Path, output: pathlib.Path, beam_args: list[str]) ->
     seconds = time.monotonic() - start
     if process.returncode != 0:
         raise SystemExit(f"the job failed ({process.returncode}): {stderr[-3000:]}")
-    report = json.loads((output / "report.json").read_text())
+    report = json.loads((output / features.REPORT_FILE).read_text())
     workers = sorted(memory.worker_mb.values(), reverse=True)
     return {"seconds": round(seconds, 1), "input": report["input_records"], "written": report["written"],
             "rejected": report.get("rejected", {}), "driver_peak_mb": round(memory.driver_mb),

@@ -147,14 +147,16 @@ def test_preprocessing_keeps_the_previous_output_through_signals_and_a_disk_that
                                   env=env(TACOTRON_LOG_DIR=str(tmp_path / "logs")), capture_output=True, text=True,
                                   timeout=600)
 
-        # SIGTERM while a shard is written: exit 143, the staging folder removed, the previous output unchanged.
-        stopped = preprocess(at=("*.train.tfrecord.gz", "TERM"))
+        # SIGTERM while a shard is written (fileio.WriteToFiles names its files <number>_<uuid> in the staging
+        # folder's tmp/ until the job ends): exit 143, the staging folder removed, the previous output unchanged.
+        shard = "*/.staging-*/tmp/[0-9]*_*"
+        stopped = preprocess(at=(shard, "TERM"))
         assert_one_line(stopped, 143, "stopped by SIGTERM")
         assert contents(output) == before and leftovers(output) == []
 
         # SIGKILL there: the previous output stays as it was (its staging folder is left: a concurrent run could own
         # it, so no later run removes it).
-        killed = preprocess(at=("*.train.tfrecord.gz", "KILL"))
+        killed = preprocess(at=(shard, "KILL"))
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         assert {name: data for name, data in contents(output).items() if not name.startswith(".staging")} == before
         for leftover in output.glob(".staging-*"):

@@ -103,8 +103,10 @@ def test_submit_creates_experiment_and_run(kfp_server, home):
         "componentInputParameter": "accelerator_type"}
     assert task["retryPolicy"]["maxRetryCount"] == 3
     accelerator = container["resources"]["accelerator"]
-    assert "accelerator_type" in accelerator["resourceType"] and "accelerator_count" in accelerator["resourceCount"]
-    assert "train_memory" in container["resources"]["resourceMemoryRequest"]
+    # The train task's requests are the train-requests task's answer for the run's train_nodes.
+    assert "accelerator_type" in accelerator["resourceType"]
+    assert "train-requests-accelerator_count" in accelerator["resourceCount"]
+    assert "train-requests-memory" in container["resources"]["resourceMemoryRequest"]
     assert {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()} == {IMAGE}
 
     (run_id,) = kfp_server.runs
