@@ -18,8 +18,14 @@ import soundfile
 
 from tacotron import storage
 from tacotron.storage import lease
-from tests.conftest import REPO, TRAINING_CLIPS, first_clips
-from tests.system.test_object_store import QUICK_SYNTHESIS, checkpoint_steps, command
+from tests.conftest import REPO
+from tests.system.test_object_store import (
+    QUICK_SYNTHESIS,
+    assert_published_like,
+    checkpoint_steps,
+    command,
+    preprocess_on_store,
+)
 from tests.tacotron.serving.test_server import free_port
 from tests.training import SMALL
 
@@ -34,12 +40,7 @@ def root(gcs_store) -> str:
 
 @pytest.fixture(scope="module")
 def gcs_data(root, tmp_path_factory) -> str:
-    corpus = f"{root}/corpus"
-    storage.upload_folder(str(first_clips(TRAINING_CLIPS, tmp_path_factory.mktemp("corpus"))), corpus)
-    data = f"{root}/data"
-    result = command("-m", "pipelines.preprocess", "--corpus", corpus, "--output", data, "--eval_fraction", "0.1")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return data
+    return preprocess_on_store(root, tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +65,7 @@ def gcs_export(root, gcs_model) -> str:
 
 
 def test_preprocessing_reads_the_corpus_from_and_publishes_to_gcs(gcs_data, sample_data):
-    names = storage.listdir(gcs_data)
-    assert storage.COMPLETE_MARKER in names
-    assert set(names) - {storage.COMPLETE_MARKER} == set(os.listdir(sample_data))
-    report = json.loads(storage.read_text(f"{gcs_data}/report.json"))
-    assert report["written"] == json.loads((sample_data / "report.json").read_text())["written"]
+    assert_published_like(gcs_data, sample_data)
 
 
 def test_training_resumes_and_evaluates_on_gcs(gcs_model, gcs_data, root):

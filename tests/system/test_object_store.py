@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -42,14 +43,20 @@ def root(object_store) -> str:
     return f"s3://tacotron/{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="module")
-def s3_data(root, tmp_path_factory) -> str:
+def preprocess_on_store(root: str, scratch: pathlib.Path) -> str:
+    """The bundled corpus's first TRAINING_CLIPS clips uploaded to root/corpus, preprocessed by the job from there
+    into root/data."""
     corpus = f"{root}/corpus"
-    storage.upload_folder(str(first_clips(TRAINING_CLIPS, tmp_path_factory.mktemp("corpus"))), corpus)
+    storage.upload_folder(str(first_clips(TRAINING_CLIPS, scratch)), corpus)
     data = f"{root}/data"
     result = command("-m", "pipelines.preprocess", "--corpus", corpus, "--output", data, "--eval_fraction", "0.1")
     assert result.returncode == 0, result.stderr[-3000:]
     return data
+
+
+@pytest.fixture(scope="module")
+def s3_data(root, tmp_path_factory) -> str:
+    return preprocess_on_store(root, tmp_path_factory.mktemp("corpus"))
 
 
 def start_training(data: str, model_dir: str) -> subprocess.Popen:
@@ -99,12 +106,17 @@ def s3_model(root, s3_data) -> str:
     return model_dir
 
 
-def test_preprocessing_reads_the_corpus_from_and_publishes_to_the_store(s3_data, sample_data):
-    names = storage.listdir(s3_data)
+def assert_published_like(data: str, sample_data: pathlib.Path) -> None:
+    """A preprocessing output on a store holds what the same clips preprocessed locally hold, and is marked done."""
+    names = storage.listdir(data)
     assert storage.COMPLETE_MARKER in names
     assert set(names) - {storage.COMPLETE_MARKER} == set(os.listdir(sample_data))
-    report = json.loads(storage.read_text(f"{s3_data}/report.json"))
+    report = json.loads(storage.read_text(f"{data}/report.json"))
     assert report["written"] == json.loads((sample_data / "report.json").read_text())["written"]
+
+
+def test_preprocessing_reads_the_corpus_from_and_publishes_to_the_store(s3_data, sample_data):
+    assert_published_like(s3_data, sample_data)
 
 
 def test_training_resumes_from_checkpoints_on_the_store(s3_model):

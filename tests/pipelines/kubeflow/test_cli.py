@@ -4,7 +4,6 @@ line, nothing run."""
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import threading
 import pytest
 
 from tests.conftest import REPO
+from tests.kfp_server import send_json
 
 
 def kubeflow(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -67,29 +67,21 @@ REFUSAL = ("runc: runc create failed: unable to start container process: error d
 class RefusingEngine(http.server.BaseHTTPRequestHandler):
     """A Docker Engine API that has the image and refuses to create any container, as that podman did."""
 
-    def answer(self, status: int, body) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         path = self.path.split("?")[0]
         if path.endswith("/version"):
-            self.answer(200, {"ApiVersion": "1.41", "Version": "4.3.1"})
+            send_json(self, 200, {"ApiVersion": "1.41", "Version": "4.3.1"})
         elif path.endswith("/info"):
-            self.answer(200, {"SecurityOptions": []})
+            send_json(self, 200, {"SecurityOptions": []})
         elif "/images/" in path and path.endswith("/json"):  # the list, or one image
             image = {"Id": "sha256:" + "0" * 64, "RepoTags": ["localhost/tacotron:test"], "RepoDigests": []}
-            self.answer(200, [image] if path.endswith("/images/json") else image)
+            send_json(self, 200, [image] if path.endswith("/images/json") else image)
         else:
-            self.answer(404, {"message": f"no such thing: {path}"})
+            send_json(self, 404, {"message": f"no such thing: {path}"})
 
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.answer(500, {"message": REFUSAL})
+        send_json(self, 500, {"message": REFUSAL})
 
     def log_message(self, *args) -> None:
         pass
