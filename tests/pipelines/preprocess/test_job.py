@@ -221,10 +221,12 @@ def test_shard_writer_writes_what_tensorflow_writes(tmp_path):
             writer.write(record)
     assert b"".join(tfrecord_sink.tfrecord(r) for r in records) == (tmp_path / "tf.tfrecord").read_bytes()
 
-    stream = tfrecord_sink.GzipStream(open(tmp_path / "ours.tfrecord.gz", "wb"))
-    for record in records:
-        stream.write(tfrecord_sink.tfrecord(record))
-    stream.close()
+    sink = tfrecord_sink.GzipTFRecordFileSink()
+    with open(tmp_path / "ours.tfrecord.gz", "wb") as f:  # as fileio.WriteToFiles drives a sink
+        sink.open(f)
+        for record in records:
+            sink.write(record)
+        sink.flush()
     compressed = (tmp_path / "ours.tfrecord.gz").read_bytes()
     assert gzip.decompress(compressed) == (tmp_path / "tf.tfrecord").read_bytes()
     read = tf.data.TFRecordDataset(str(tmp_path / "ours.tfrecord.gz"), compression_type="GZIP")
