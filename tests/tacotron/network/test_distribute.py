@@ -373,8 +373,8 @@ def test_two_devices_train_as_one(runs, single, several):
     # Measured: equal logged losses (6 decimals) and weights within 2e-8 on both backends; on the data preprocessed
     # since 2026-12-08 (TFT's statistics summed in another order, 1e-5 apart, and shards written per bundle)
     # TensorFlow's third loss differed by 1.3e-5 relative in one run and its weights by 1.3e-5 in another, 600 times
-    # the 2e-8 measured before: not explained yet (docs/BENCHMARKS.md has no row for it; see the closing note). On TensorFlow, batch norm statistics per replica, or Keras clipping each replica's
-    # gradient before summing them (both fixed), each made it 1e-3 after 3 updates.
+    # the 2e-8 measured before: not explained yet. On TensorFlow, batch norm statistics per replica, or Keras
+    # clipping each replica's gradient before summing them (both fixed), each made it 1e-3 after 3 updates.
     one, two = finished(runs, single), finished(runs, several)
     assert (summary(runs, single)["replicas"], summary(runs, several)["replicas"]) == (1, 2)
     losses_one, losses_two = [r["loss"] for r in logged(one)], [r["loss"] for r in logged(two)]
