@@ -20,6 +20,11 @@ from tacotron.text import frontend
 REJECTED = "rejected"
 
 
+def read_audio(path: str) -> tuple[np.ndarray, int]:
+    """A clip's samples and rate, read through tacotron.storage (a local path, gs:// or s3://)."""
+    return audio.decode(io.BytesIO(storage.read_bytes(path)))
+
+
 class KeepFirstOfId(beam.DoFn):
     """Of the rows sharing an id, keep the earliest line and reject the others."""
 
@@ -89,7 +94,7 @@ class MeasureClip(beam.DoFn):
             return "missing_audio", f"no audio file for {row.get('source', row['id'])}" + (
                 f" (looked for {where})" if where else "")
         try:
-            samples, rate = audio.decode(io.BytesIO(storage.read_bytes(path)))
+            samples, rate = read_audio(path)
             measured = measure_clip(transcript, samples, rate, checks, config)
         except audio.AudioError as e:
             return e.reason, f"{path}: {e.detail}", {"audio": path}
@@ -125,7 +130,7 @@ class ComputeSpectrograms(beam.DoFn):
         threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
     def process(self, clip: dict[str, Any], *after) -> Iterator[dict[str, Any]]:  # noqa: ANN002  (Beam reads a hint as a type check)
-        samples, rate = audio.decode(io.BytesIO(storage.read_bytes(clip["audio"])))
+        samples, rate = read_audio(clip["audio"])
         wav = trimmed_wav(samples, rate, self._config)  # [T * hop]
         mel, linear = audio.spectrograms(wav, self._config)  # [T, num_mels], [T, num_freq]
         yield {**clip, features.MEL: mel.reshape(-1), features.LINEAR: linear.reshape(-1),
